@@ -1,0 +1,36 @@
+# Two commands a fresh machine needs: `make demo` and `make test`. Each sets up .venv itself.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench screenshots sim clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bifrost-tui --demo
+
+sim: $(STAMP)
+	$(BIN)/bifrost-tui sim
+
+test: $(STAMP)
+	$(BIN)/ruff check bifrost_tui tests bench
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bifrost_tui tests bench
+	$(BIN)/ruff format --check bifrost_tui tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+screenshots: $(STAMP)
+	$(BIN)/python scripts/make_screenshots.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

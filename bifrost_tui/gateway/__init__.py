@@ -1,0 +1,1 @@
+"""Everything that talks to the gateway. Never imports Textual, never prints."""

@@ -1,0 +1,59 @@
+"""Batch ids: normalising the forms the gateway emits and putting one safely into a URL path."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import quote
+
+
+def normalise_id(provider_kind: str, raw_id: str) -> str:
+    """The one form of an id used for de-duplication and as the store key.
+
+    - Bedrock: the OpenAI-format routes return the job ARN base64-encoded; the Anthropic route returns
+      it plain. Both become the plain ARN.
+    - Gemini: ``batches/x`` is rewritten ``batches-x`` by the gateway on every route; do the same.
+    """
+    if provider_kind == "bedrock" and not raw_id.startswith("arn:"):
+        decoded = _b64_text(raw_id)
+        if decoded is not None and decoded.startswith("arn:"):
+            return decoded
+    if provider_kind == "gemini" and raw_id.startswith("batches/"):
+        return "batches-" + raw_id[len("batches/") :]
+    return raw_id
+
+
+def path_id(provider_kind: str, batch_id: str) -> str:
+    """The form of an id to put in ``/anthropic/v1/messages/batches/{id}`` for retrieve and cancel.
+
+    [verify] Bedrock ids are job ARNs with a ``/`` inside, which the gateway's router cannot take as
+    one path segment; Bedrock's GetModelInvocationJob/StopModelInvocationJob accept the trailing job
+    id, so that is what we send. This is the single place to change if the deployed gateway differs.
+    """
+    if provider_kind == "bedrock" and batch_id.startswith("arn:") and "/" in batch_id:
+        return batch_id.rsplit("/", 1)[1]
+    return batch_id
+
+
+def encode_segment(value: str) -> str:
+    """Percent-encode ``value`` as exactly one path segment.
+
+    ``/``, ``?``, ``#``, ``%``, spaces and non-ASCII are encoded by ``quote(safe="")``. A segment made
+    only of dots would still be read as ``.``/``..`` by a path normaliser, so its dots are encoded too.
+    """
+    if value == "":
+        raise ValueError("empty batch id")
+    segment = quote(value, safe="")
+    if set(value) == {"."}:
+        segment = value.replace(".", "%2E")
+    return segment
+
+
+def _b64_text(value: str) -> str | None:
+    padded = value + "=" * (-len(value) % 4)
+    for decode in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            return decode(padded.encode("ascii")).decode("utf-8")
+        except (binascii.Error, UnicodeError, ValueError):
+            continue
+    return None

@@ -1,0 +1,554 @@
+"""What the gateway returns, parsed leniently, and the batch vocabulary every other module shares.
+
+Two layers:
+- wire models (pydantic, ``extra="allow"``): the JSON shapes as Bifrost really emits them, where any
+  field may be missing, ``""`` or of a surprising value; unknown fields are kept.
+- ``Batch``: one batch as the console knows it, with its provider, a normalised ``State``, request
+  counts that are ``None`` wherever the gateway cannot be trusted, and the raw JSON it came from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .ids import normalise_id
+
+#: Base provider types that can do batches through the gateway (v1.5.x; vertex arrives in v2).
+BATCH_PROVIDER_KINDS: tuple[str, ...] = ("anthropic", "openai", "azure", "bedrock", "gemini")
+#: What to try when the management API cannot tell us which providers exist.
+STANDARD_BATCH_PROVIDERS: tuple[str, ...] = BATCH_PROVIDER_KINDS
+
+COUNT_FIELDS: tuple[str, ...] = ("processing", "succeeded", "errored", "canceled", "expired")
+
+
+class State(StrEnum):
+    """The one vocabulary of normalised batch states, shared by the store, the UI and the CLI."""
+
+    ACTIVE = "active"
+    CANCELING = "canceling"
+    ENDED_OK = "ended-ok"
+    ENDED_CANCELED = "ended-canceled"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def cancellable(self) -> bool:
+        return self is State.ACTIVE
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({State.ENDED_OK, State.ENDED_CANCELED, State.FAILED, State.EXPIRED})
+#: ``processing_status`` values that mean "still running, may be cancelled".
+ACTIVE_STATUSES = frozenset({"in_progress", "validating", "finalizing"})
+
+
+class Source(StrEnum):
+    """Which route produced a batch object: it decides which fields can be trusted."""
+
+    LIST = "list"  # GET /anthropic/v1/messages/batches
+    RETRIEVE = "retrieve"  # GET /anthropic/v1/messages/batches/{id}
+    CANCEL = "cancel"  # POST .../cancel: partial, lossy
+    OPENAI = "openai"  # GET /openai/v1/batches (deep listing), Bifrost/OpenAI shape
+
+
+# --------------------------------------------------------------------------- wire parsing helpers
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """RFC 3339 (fractions, ``Z`` or offsets) or unix seconds -> aware UTC datetime; else ``None``.
+
+    ``""``, ``0``, absent, and anything unparseable are unknown, never an error: the gateway emits
+    ``""`` for unset times, and odd formats from other providers must not break a listing.
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value <= 0 or value > 32503680000:  # year 3000
+            return None
+        return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _count(value: Any) -> int | None:
+    """A request count: a non-negative int below an absurd bound, else unknown."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+        return None
+    number = int(value)
+    if number < 0 or number > 10**12:
+        return None
+    return number
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float | bool):
+        return str(value)
+    return None
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class ListPageWire(_Wire):
+    """``{"data": [...], "has_more": bool, "first_id"?, "last_id"?}`` (also the OpenAI-format list)."""
+
+    data: list[Any]
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None
+    next_cursor: str | None = None
+
+    @field_validator("has_more", mode="before")
+    @classmethod
+    def _lenient_bool(cls, v: Any) -> bool:
+        return bool(v) if isinstance(v, bool | int) else False
+
+    @field_validator("first_id", "last_id", "next_cursor", mode="before")
+    @classmethod
+    def _lenient_str(cls, v: Any) -> str | None:
+        return v if isinstance(v, str) and v else None
+
+
+# --------------------------------------------------------------------------- request counts
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCounts:
+    """Request counts; a field is ``None`` when the gateway does not fill it faithfully."""
+
+    processing: int | None = None
+    succeeded: int | None = None
+    errored: int | None = None
+    canceled: int | None = None
+    expired: int | None = None
+    #: Known total when the source gives one directly (OpenAI shape), else the sum when all known.
+    known_total: int | None = None
+
+    @property
+    def total(self) -> int | None:
+        if self.known_total is not None:
+            return self.known_total
+        parts = [getattr(self, name) for name in COUNT_FIELDS]
+        if any(p is None for p in parts):
+            return None
+        return sum(p for p in parts if p is not None)
+
+    @property
+    def complete(self) -> bool:
+        """All five buckets are known: a progress bar is honest."""
+        return all(getattr(self, name) is not None for name in COUNT_FIELDS)
+
+    @property
+    def done(self) -> int | None:
+        """Requests no longer processing, when known."""
+        total = self.total
+        if total is None or self.processing is None:
+            return None
+        return max(0, total - self.processing)
+
+    def to_json(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in COUNT_FIELDS} | {"total": self.total}
+
+    def merged_over(self, old: RequestCounts | None) -> RequestCounts:
+        """Per field: this value where known, else the older known one."""
+        if old is None:
+            return self
+        values = {
+            name: getattr(self, name) if getattr(self, name) is not None else getattr(old, name)
+            for name in (*COUNT_FIELDS, "known_total")
+        }
+        return RequestCounts(**values)
+
+
+def trusted_count_fields(provider_kind: str, source: Source) -> frozenset[str]:
+    """Which Anthropic-format count fields the gateway fills faithfully for this provider and route.
+
+    - anthropic: all five on list and retrieve; the cancel reply keeps only ``errored`` (Failed).
+    - gemini: all five on retrieve; list items carry no counts at all.
+    - openai, azure, bedrock (and unknown kinds): only ``errored`` is real; ``succeeded`` and
+      ``processing`` are always 0 because Bifrost maps ``Completed`` nowhere.
+    """
+    if source is Source.CANCEL:
+        return frozenset({"errored"})
+    if provider_kind == "anthropic" and source in (Source.LIST, Source.RETRIEVE):
+        return frozenset(COUNT_FIELDS)
+    if provider_kind == "gemini" and source is Source.RETRIEVE:
+        return frozenset(COUNT_FIELDS)
+    return frozenset({"errored"})
+
+
+def counts_from_anthropic(raw: Any, provider_kind: str, source: Source) -> RequestCounts | None:
+    if not isinstance(raw, dict):
+        return None
+    trusted = trusted_count_fields(provider_kind, source)
+    return RequestCounts(
+        **{name: _count(raw.get(name)) if name in trusted else None for name in COUNT_FIELDS}
+    )
+
+
+def counts_from_bifrost(raw: Any, provider_kind: str, active: bool) -> RequestCounts | None:
+    """OpenAI-format ``request_counts{total, completed, failed, succeeded?, pending?, ...}``.
+
+    Non-zero-only fields (``succeeded``, ``pending``, ``canceled``, ``expired``) are omitted when 0,
+    so for providers that fill them (anthropic, gemini) a missing one means 0. OpenAI and Azure fill
+    ``total``/``completed``/``failed``: succeeded = completed, errored = failed, and while the batch
+    runs the rest is still processing.
+    """
+    if not isinstance(raw, dict):
+        return None
+    total = _count(raw.get("total"))
+    if not total:
+        return None
+    failed = _count(raw.get("failed"))
+    if provider_kind in ("anthropic", "gemini"):
+        return RequestCounts(
+            processing=_count(raw.get("pending", 0)),
+            succeeded=_count(raw.get("succeeded", 0)),
+            errored=failed,
+            canceled=_count(raw.get("canceled", 0)),
+            expired=_count(raw.get("expired", 0)),
+            known_total=total,
+        )
+    completed = _count(raw.get("completed"))
+    processing: int | None = None
+    if completed is not None and failed is not None:
+        processing = max(0, total - completed - failed) if active else 0
+    return RequestCounts(
+        processing=processing,
+        succeeded=completed,
+        errored=failed,
+        known_total=total,
+    )
+
+
+# --------------------------------------------------------------------------- status mapping
+
+# Bifrost status -> Anthropic processing_status (core/providers/anthropic/batch.go).
+_BIFROST_TO_ANTHROPIC = {
+    "in_progress": "in_progress",
+    "validating": "in_progress",
+    "cancelling": "canceling",
+    "ended": "ended",
+    "completed": "ended",
+    "cancelled": "ended",
+}
+
+
+def to_processing_status(bifrost_status: str) -> str:
+    """Map a Bifrost/OpenAI ``status`` to the value the Anthropic route would show for it."""
+    return _BIFROST_TO_ANTHROPIC.get(bifrost_status, bifrost_status)
+
+
+def derive_state(
+    status: str,
+    cancel_initiated_at: datetime | None,
+    counts: RequestCounts | None,
+    native_status: str | None = None,
+) -> State:
+    """Normalise a raw ``processing_status`` (any string) into a ``State``."""
+    s = status.strip().lower()
+    if s in ACTIVE_STATUSES:
+        return State.ACTIVE
+    if s in ("canceling", "cancelling"):
+        return State.CANCELING
+    if s == "failed":
+        return State.FAILED
+    if s == "expired":
+        return State.EXPIRED
+    if s in ("ended", "completed", "cancelled", "canceled", "deleted"):
+        if cancel_initiated_at is not None or native_status == "cancelled" or s == "cancelled":
+            return State.ENDED_CANCELED
+        if counts is not None and counts.canceled:
+            return State.ENDED_CANCELED
+        if counts is not None and counts.complete:
+            total = counts.total or 0
+            if total and counts.errored == total:
+                return State.FAILED
+            if counts.expired and not counts.succeeded and not counts.errored:
+                return State.EXPIRED
+        return State.ENDED_OK
+    return State.UNKNOWN
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One batch as the console knows it. Equality ignores ``raw`` (it carries per-call latency)."""
+
+    id: str
+    provider: str
+    processing_status: str
+    provider_kind: str = ""
+    source: Source = Source.LIST
+    request_counts: RequestCounts | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    ended_at: datetime | None = None
+    cancel_initiated_at: datetime | None = None
+    archived_at: datetime | None = None
+    results_url: str | None = None
+    #: The Bifrost status when the object came in OpenAI shape (``cancelled``, ``completed``...).
+    native_status: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.id)
+
+    @property
+    def state(self) -> State:
+        return derive_state(
+            self.processing_status, self.cancel_initiated_at, self.request_counts, self.native_status
+        )
+
+    @property
+    def cancellable(self) -> bool:
+        return self.state.cancellable
+
+    # ---- constructors ------------------------------------------------------------------------
+
+    @classmethod
+    def from_anthropic(
+        cls,
+        data: Any,
+        *,
+        provider: str,
+        provider_kind: str | None = None,
+        source: Source = Source.LIST,
+    ) -> Batch:
+        """Parse one Anthropic-format object (list item, retrieve or cancel reply).
+
+        Raises ``ValueError`` when the object has no usable id; every other field is optional.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("batch object is not a JSON object")
+        kind = provider_kind or provider
+        raw_id = _text(data.get("id"))
+        if not raw_id:
+            raise ValueError("batch object has no id")
+        status = _text(data.get("processing_status"))
+        native = None
+        if status is None and isinstance(data.get("status"), str):
+            # Provider-native (OpenAI-shaped) cancel reply when raw responses are switched on.
+            native = data["status"]
+            status = to_processing_status(native)
+        if source is Source.CANCEL and "status" in data and "processing_status" not in data:
+            return cls.from_openai(data, provider=provider, provider_kind=kind, source=source)
+        return cls(
+            id=normalise_id(kind, raw_id),
+            provider=provider,
+            provider_kind=kind,
+            source=source,
+            processing_status=status or "",
+            native_status=native,
+            request_counts=counts_from_anthropic(data.get("request_counts"), kind, source),
+            created_at=parse_timestamp(data.get("created_at")),
+            expires_at=parse_timestamp(data.get("expires_at")),
+            ended_at=parse_timestamp(data.get("ended_at")),
+            cancel_initiated_at=parse_timestamp(data.get("cancel_initiated_at")),
+            archived_at=parse_timestamp(data.get("archived_at")),
+            results_url=_text(data.get("results_url")),
+            raw=data,
+        )
+
+    @classmethod
+    def from_openai(
+        cls,
+        data: Any,
+        *,
+        provider: str,
+        provider_kind: str | None = None,
+        source: Source = Source.OPENAI,
+    ) -> Batch:
+        """Parse one Bifrost/OpenAI-format object (``status``, unix timestamps, OpenAI counts)."""
+        if not isinstance(data, dict):
+            raise ValueError("batch object is not a JSON object")
+        kind = provider_kind or provider
+        raw_id = _text(data.get("id"))
+        if not raw_id:
+            raise ValueError("batch object has no id")
+        native = _text(data.get("status")) or _text(data.get("processing_status")) or ""
+        status = to_processing_status(native)
+        ended_at = None
+        for name in ("completed_at", "cancelled_at", "failed_at", "expired_at", "ended_at"):
+            ended_at = parse_timestamp(data.get(name))
+            if ended_at is not None:
+                break
+        if source is Source.CANCEL:
+            counts = counts_from_anthropic(
+                {"errored": (data.get("request_counts") or {}).get("failed")}
+                if isinstance(data.get("request_counts"), dict)
+                else None,
+                kind,
+                source,
+            )
+        else:
+            counts = counts_from_bifrost(
+                data.get("request_counts"), kind, status in ACTIVE_STATUSES or status == "canceling"
+            )
+        return cls(
+            id=normalise_id(kind, raw_id),
+            provider=provider,
+            provider_kind=kind,
+            source=source,
+            processing_status=status,
+            native_status=native,
+            request_counts=counts,
+            created_at=parse_timestamp(data.get("created_at")),
+            expires_at=parse_timestamp(data.get("expires_at")),
+            ended_at=ended_at,
+            cancel_initiated_at=parse_timestamp(
+                data.get("cancelling_at") or data.get("cancel_initiated_at")
+            ),
+            archived_at=parse_timestamp(data.get("archived_at")),
+            results_url=_text(data.get("results_url")),
+            raw=data,
+        )
+
+    # ---- merging -----------------------------------------------------------------------------
+
+    def updated_by(self, newer: Batch) -> Batch:
+        """This batch brought up to date by ``newer``, which never erases what is known.
+
+        A cancel reply is partial (empty ``created_at``/``expires_at``, lossy counts): it may move the
+        status forward and set ``cancel_initiated_at``, nothing else. Any other source replaces the
+        status and fills every field it knows; a field it leaves unknown keeps its older value.
+        """
+        if newer.source is Source.CANCEL:
+            return replace(
+                self,
+                processing_status=newer.processing_status or self.processing_status,
+                native_status=newer.native_status or self.native_status,
+                cancel_initiated_at=newer.cancel_initiated_at or self.cancel_initiated_at,
+            )
+        counts = newer.request_counts
+        if counts is not None:
+            counts = counts.merged_over(self.request_counts)
+        else:
+            counts = self.request_counts
+        return replace(
+            newer,
+            request_counts=counts,
+            created_at=newer.created_at or self.created_at,
+            expires_at=newer.expires_at or self.expires_at,
+            ended_at=newer.ended_at or self.ended_at,
+            cancel_initiated_at=newer.cancel_initiated_at or self.cancel_initiated_at,
+            archived_at=newer.archived_at or self.archived_at,
+            results_url=newer.results_url or self.results_url,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON for one batch: unknown counts are ``null``, times RFC 3339 UTC."""
+        counts = self.request_counts
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "processing_status": self.processing_status,
+            "state": self.state.value,
+            "cancellable": self.cancellable,
+            "request_counts": counts.to_json() if counts is not None else None,
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "ended_at": _iso(self.ended_at),
+            "cancel_initiated_at": _iso(self.cancel_initiated_at),
+            "archived_at": _iso(self.archived_at),
+            "results_url": self.results_url,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def parse_list_page(data: Any) -> ListPageWire:
+    """Validate a list page; raises ``ValueError`` (pydantic's ``ValidationError`` is one)."""
+    try:
+        return ListPageWire.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"not a batch list page: {exc.error_count()} problem(s)") from exc
+
+
+# --------------------------------------------------------------------------- providers
+
+
+class ProviderWire(_Wire):
+    """One entry of ``GET /api/providers``; only what the console reads."""
+
+    name: str
+    provider_status: str | None = None
+    custom_provider_config: dict[str, Any] | None = None
+
+    @property
+    def base_kind(self) -> str:
+        cfg = self.custom_provider_config or {}
+        base = cfg.get("base_provider_type")
+        return base if isinstance(base, str) and base else self.name
+
+    def allows_batch(self) -> bool:
+        cfg = self.custom_provider_config or {}
+        allowed = cfg.get("allowed_requests")
+        if not isinstance(allowed, dict):
+            return True
+        return all(allowed.get(op) is True for op in ("batch_list", "batch_retrieve", "batch_cancel"))
+
+
+class KeyWire(_Wire):
+    """One entry of ``GET /api/providers/{p}/keys``; ``use_for_batch_api`` missing means false."""
+
+    id: str | None = None
+    name: str | None = None
+    enabled: bool | None = None
+    use_for_batch_api: bool | None = None
+
+    @property
+    def usable_for_batch(self) -> bool:
+        return self.use_for_batch_api is True and self.enabled is not False
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    """A provider the gateway knows, and whether the console can list its batches."""
+
+    name: str
+    kind: str
+    batch_capable: bool
+    #: Why not, in words, when not batch-capable ("no batch-enabled key", "unsupported", ...).
+    reason: str | None = None
+    status: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "batch_capable": self.batch_capable,
+            "reason": self.reason,
+        }
