@@ -10,8 +10,8 @@ from urllib.parse import quote
 def normalise_id(provider_kind: str, raw_id: str) -> str:
     """The one form of an id used for de-duplication and as the store key.
 
-    - Bedrock: the OpenAI-format routes return the job ARN base64-encoded; the Anthropic route returns
-      it plain. Both become the plain ARN.
+    - Bedrock: the OpenAI-format routes return the job ARN base64-encoded; the Anthropic route
+      returns it plain. Both become the plain ARN.
     - Gemini: ``batches/x`` is rewritten ``batches-x`` by the gateway on every route; do the same.
     """
     if provider_kind == "bedrock" and not raw_id.startswith("arn:"):
@@ -38,8 +38,9 @@ def path_id(provider_kind: str, batch_id: str) -> str:
 def encode_segment(value: str) -> str:
     """Percent-encode ``value`` as exactly one path segment.
 
-    ``/``, ``?``, ``#``, ``%``, spaces and non-ASCII are encoded by ``quote(safe="")``. A segment made
-    only of dots would still be read as ``.``/``..`` by a path normaliser, so its dots are encoded too.
+    ``/``, ``?``, ``#``, ``%``, spaces and non-ASCII are encoded by ``quote(safe="")``. A segment
+    made only of dots would still be read as ``.``/``..`` by a path normaliser, so its dots are
+    encoded too.
     """
     if value == "":
         raise ValueError("empty batch id")

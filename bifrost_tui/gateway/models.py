@@ -87,7 +87,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. year 9999 with a negative offset: out of range once in UTC
+        return None
 
 
 def _count(value: Any) -> int | None:
@@ -117,7 +120,7 @@ class _Wire(BaseModel):
 
 
 class ListPageWire(_Wire):
-    """``{"data": [...], "has_more": bool, "first_id"?, "last_id"?}`` (also the OpenAI-format list)."""
+    """``{"data": [...], "has_more", "first_id"?, "last_id"?}`` (also the OpenAI-format list)."""
 
     data: list[Any]
     has_more: bool = False
@@ -327,7 +330,10 @@ class Batch:
     @property
     def state(self) -> State:
         return derive_state(
-            self.processing_status, self.cancel_initiated_at, self.request_counts, self.native_status
+            self.processing_status,
+            self.cancel_initiated_at,
+            self.request_counts,
+            self.native_status,
         )
 
     @property
@@ -439,9 +445,9 @@ class Batch:
     def updated_by(self, newer: Batch) -> Batch:
         """This batch brought up to date by ``newer``, which never erases what is known.
 
-        A cancel reply is partial (empty ``created_at``/``expires_at``, lossy counts): it may move the
-        status forward and set ``cancel_initiated_at``, nothing else. Any other source replaces the
-        status and fills every field it knows; a field it leaves unknown keeps its older value.
+        A cancel reply is partial (empty ``created_at``/``expires_at``, lossy counts): it may move
+        the status forward and set ``cancel_initiated_at``, nothing else. Any other source replaces
+        the status and fills every field it knows; a field it leaves unknown keeps its older value.
         """
         if newer.source is Source.CANCEL:
             return replace(
@@ -457,6 +463,9 @@ class Batch:
             counts = self.request_counts
         return replace(
             newer,
+            # The Anthropic route says only "ended" for a cancelled OpenAI-shaped batch: keep the
+            # "cancelled" that a deep listing saw rather than turning it into ended-ok.
+            native_status=newer.native_status or self.native_status,
             request_counts=counts,
             created_at=newer.created_at or self.created_at,
             expires_at=newer.expires_at or self.expires_at,
@@ -518,7 +527,9 @@ class ProviderWire(_Wire):
         allowed = cfg.get("allowed_requests")
         if not isinstance(allowed, dict):
             return True
-        return all(allowed.get(op) is True for op in ("batch_list", "batch_retrieve", "batch_cancel"))
+        return all(
+            allowed.get(op) is True for op in ("batch_list", "batch_retrieve", "batch_cancel")
+        )
 
 
 class KeyWire(_Wire):

@@ -1,0 +1,457 @@
+"""Command line: launches the console, or runs the scriptable subcommands (no Textual import)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from . import __version__
+from .exitcodes import (
+    EXIT_GATEWAY_REFUSED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCAL_REFUSAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    exit_code_for_error,
+)
+from .formatting import STATE_LABELS, absolute_utc, counts_text, relative, time_column
+from .gateway.errors import GatewayError
+from .textsafe import safe_text
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .gateway.models import Batch
+    from .gateway.results import CancelResult, ProviderListing
+
+JSON_VERSION = 1
+
+
+class UsageError(Exception):
+    """Bad flags or configuration: exit 2 with the message."""
+
+
+# --------------------------------------------------------------------------- argument parsing
+
+
+def _connection_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Flags every command shares. On subcommands they default to SUPPRESS so that a flag given
+    before the subcommand (``bifrost-tui --profile prod batches list``) is not reset."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("connection")
+    target = group.add_mutually_exclusive_group()
+    target.add_argument("--profile", metavar="NAME", default=default, help="saved gateway profile")
+    target.add_argument("--url", metavar="URL", default=default, help="gateway base URL")
+    target.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="use the embedded simulated gateway",
+    )
+    group.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="never cancel through this connection (can only tighten a profile)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bifrost-tui",
+        description="Terminal console for the batch jobs behind a Bifrost AI gateway.",
+        epilog="The virtual key is read from the environment (BIFROST_VK, or the variable a "
+        "profile names), never from the command line.",
+    )
+    parser.add_argument("--version", action="version", version=f"bifrost-tui {__version__}")
+    _connection_flags(parser, suppress=False)
+    parser.add_argument("--refresh", type=float, metavar="SECONDS", help="auto-refresh interval")
+    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    batches = sub.add_parser("batches", help="list, show and cancel batches")
+    bsub = batches.add_subparsers(dest="batches_command", metavar="ACTION", required=True)
+
+    p_list = bsub.add_parser("list", help="list batches by provider")
+    _connection_flags(p_list, suppress=True)
+    p_list.add_argument(
+        "--provider", action="append", metavar="P", help="only this provider (repeatable)"
+    )
+    p_list.add_argument(
+        "--first-page", action="store_true", help="no deep listing: first page per provider only"
+    )
+    p_list.add_argument("--json", action="store_true", help="versioned JSON envelope")
+
+    p_show = bsub.add_parser("show", help="show one batch")
+    _connection_flags(p_show, suppress=True)
+    p_show.add_argument("batch_id", metavar="ID")
+    p_show.add_argument("--provider", required=True, metavar="P")
+    p_show.add_argument("--json", action="store_true")
+
+    p_cancel = bsub.add_parser("cancel", help="cancel one batch")
+    _connection_flags(p_cancel, suppress=True)
+    p_cancel.add_argument("batch_id", metavar="ID")
+    p_cancel.add_argument("--provider", required=True, metavar="P")
+    p_cancel.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p_cancel.add_argument("--json", action="store_true")
+
+    from .cli_profiles import add_profile_commands
+
+    add_profile_commands(sub)
+
+    p_sim = sub.add_parser("sim", help="serve the simulated gateway on loopback")
+    from .sim.cli import add_arguments as add_sim_arguments
+
+    add_sim_arguments(p_sim)
+    return parser
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        print(f"bifrost-tui: {safe_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("bifrost-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `bifrost-tui batches list | head`: the reader left; say nothing more.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush
+        return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        return _run_console(args)
+    if command == "batches":
+        handlers: dict[str, Callable[[argparse.Namespace, Connection], Any]] = {
+            "list": cmd_list,
+            "show": cmd_show,
+            "cancel": cmd_cancel,
+        }
+        connection = _open_connection(args)
+        for warning in connection.warnings:
+            print(f"warning: {safe_text(warning)}", file=sys.stderr)
+        return asyncio.run(handlers[args.batches_command](args, connection))
+    if command == "sim":
+        from .sim.cli import run as run_sim
+
+        return run_sim(args)
+    if command in ("profiles", "paths"):
+        from .cli_profiles import run_paths, run_profiles
+
+        return run_profiles(args) if command == "profiles" else run_paths(args)
+    raise UsageError(f"unknown command {command!r}")
+
+
+def _open_connection(args: argparse.Namespace) -> Connection:
+    from .connection import ConfigError, open_connection
+
+    try:
+        return open_connection(
+            profile=getattr(args, "profile", None),
+            url=getattr(args, "url", None),
+            demo=bool(getattr(args, "demo", False)),
+            read_only=bool(getattr(args, "read_only", False)),
+            refresh=getattr(args, "refresh", None),
+            env=os.environ,
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _run_console(args: argparse.Namespace) -> int:
+    from .connection import ConfigError, open_connection
+
+    try:
+        connection = open_connection(
+            profile=args.profile,
+            url=args.url,
+            demo=args.demo,
+            read_only=args.read_only,
+            refresh=args.refresh,
+            env=os.environ,
+            allow_none=True,
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    from .ui.app import run_console  # Textual is imported only here
+
+    return run_console(connection, mouse=not args.no_mouse)
+
+
+# --------------------------------------------------------------------------- batches list
+
+
+async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
+    from .gateway.models import ProviderInfo
+    from .gateway.results import ListingStatus
+
+    async with conn.client() as client:
+        notes: list[str] = []
+        if args.provider:
+            providers = [ProviderInfo(name=p, kind=p, batch_capable=True) for p in args.provider]
+        else:
+            discovery = await client.discover_providers(conn.providers)
+            providers = discovery.providers
+            if discovery.note:
+                notes.append(discovery.note)
+        listings = await client.list_all(providers, deep=not args.first_page)
+    skipped = [p for p in providers if not p.batch_capable]
+    batches = [b for listing in listings for b in listing.batches]
+    now = conn.clock.now()
+    if args.json:
+        _emit_json(
+            {
+                "version": JSON_VERSION,
+                "gateway": conn.display_url,
+                "providers": [listing.to_json() for listing in listings]
+                + [
+                    {"name": p.name, "listing": "skipped", "missing": None, "error": p.reason}
+                    for p in skipped
+                ],
+                "batches": [b.to_json() for b in batches],
+            }
+        )
+    else:
+        out = sys.stdout
+        _print_batch_table(batches, now, out)
+        for listing in listings:
+            if listing.status is ListingStatus.COMPLETE:
+                continue
+            detail = listing.missing or (listing.error.describe() if listing.error else "")
+            print(
+                f"{safe_text(listing.provider)}: listing {listing.status.value}: "
+                f"{safe_text(detail)}",
+                file=sys.stderr,
+            )
+        for p in skipped:
+            print(
+                f"{safe_text(p.name)}: not listed: {safe_text(p.reason or 'no batch support')}",
+                file=sys.stderr,
+            )
+        for note in notes:
+            print(f"note: {safe_text(note)}", file=sys.stderr)
+    return _listing_exit_code(listings)
+
+
+def _listing_exit_code(listings: Sequence[ProviderListing]) -> int:
+    from .gateway.results import ListingStatus
+
+    if not listings:
+        return EXIT_OK
+    errors = [x for x in listings if x.status is ListingStatus.ERROR]
+    if len(errors) == len(listings):
+        codes = {exit_code_for_error(x.error) for x in errors if x.error is not None}
+        return codes.pop() if len(codes) == 1 else EXIT_PARTIAL
+    if errors or any(x.status is ListingStatus.PARTIAL for x in listings):
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _print_batch_table(batches: Sequence[Batch], now: Any, out: TextIO) -> None:
+    """A readable table that never truncates ids, also when piped."""
+    header = ("PROVIDER", "ID", "STATUS", "STATE", "REQUESTS", "CREATED", "EXPIRES/ENDED")
+    rows = [
+        (
+            safe_text(b.provider),
+            safe_text(b.id),
+            safe_text(b.processing_status),
+            STATE_LABELS[b.state],
+            counts_text(b.request_counts),
+            relative(b.created_at, now),
+            time_column(b, now),
+        )
+        for b in batches
+    ]
+    if not rows:
+        print("no batches", file=out)
+        return
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out
+        )
+
+
+# --------------------------------------------------------------------------- batches show
+
+
+async def cmd_show(args: argparse.Namespace, conn: Connection) -> int:
+    async with conn.client() as client:
+        try:
+            batch = await client.get_batch(args.provider, args.batch_id)
+        except GatewayError as exc:
+            return _report_error(exc, args.json)
+    if args.json:
+        _emit_json({"version": JSON_VERSION, "batch": batch.to_json()})
+    else:
+        _print_batch_detail(batch, conn.clock.now(), sys.stdout)
+    return EXIT_OK
+
+
+def _print_batch_detail(batch: Batch, now: Any, out: TextIO) -> None:
+    lines = [
+        ("id", safe_text(batch.id)),
+        ("provider", safe_text(batch.provider)),
+        ("status", f"{safe_text(batch.processing_status)} ({STATE_LABELS[batch.state]})"),
+        ("cancellable", "yes" if batch.cancellable else "no"),
+        ("requests", counts_text(batch.request_counts)),
+    ]
+    for name in ("created_at", "expires_at", "ended_at", "cancel_initiated_at", "archived_at"):
+        value = getattr(batch, name)
+        text = "—" if value is None else f"{absolute_utc(value)} ({relative(value, now)})"
+        lines.append((name, text))
+    if batch.results_url:
+        lines.append(("results_url", safe_text(batch.results_url)))
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        print(f"{key.ljust(width)}  {value}", file=out)
+
+
+# --------------------------------------------------------------------------- batches cancel
+
+
+async def cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
+    if conn.read_only:
+        why = "the profile is read-only" if conn.profile_read_only else "--read-only is set"
+        return _refuse_locally(f"not cancelling: {why}", args.json)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not args.yes and not interactive:
+        print(
+            "bifrost-tui: refusing to cancel without a terminal to confirm on; pass --yes",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    async with conn.client() as client:
+        try:
+            before = await client.get_batch(args.provider, args.batch_id)
+        except GatewayError as exc:
+            return _report_error(exc, args.json)
+        if not before.cancellable:
+            return _refuse_locally(
+                f"not cancelling: batch is {before.processing_status or 'of unknown status'} "
+                f"({STATE_LABELS[before.state]}); only active batches can be cancelled",
+                args.json,
+                batch=before,
+            )
+        if not args.yes:
+            now = conn.clock.now()
+            print(
+                f"Cancel batch {safe_text(before.id)} on {safe_text(before.provider)} via "
+                f"{safe_text(conn.display_url)}?\n"
+                f"  status {safe_text(before.processing_status)}, "
+                f"requests {counts_text(before.request_counts)}, "
+                f"created {relative(before.created_at, now)}"
+            )
+            answer = input("Type 'yes' to cancel [no]: ").strip().lower()
+            if answer not in ("y", "yes"):
+                print("not cancelled")
+                return EXIT_LOCAL_REFUSAL
+        try:
+            result = await client.cancel_batch(args.provider, args.batch_id)
+        except GatewayError as exc:
+            return _report_error(exc, args.json)
+    return _report_cancel(result, args.json)
+
+
+def _report_cancel(result: CancelResult, as_json: bool) -> int:
+    from .gateway.results import CancelOutcome
+
+    code = {
+        CancelOutcome.ACCEPTED: EXIT_OK,
+        CancelOutcome.REFUSED: EXIT_GATEWAY_REFUSED,
+        CancelOutcome.UNKNOWN: EXIT_PARTIAL,
+    }[result.outcome]
+    batch = result.batch
+    if as_json:
+        _emit_json(
+            {
+                "version": JSON_VERSION,
+                "outcome": result.outcome.value,
+                "provider": result.provider,
+                "batch_id": result.batch_id,
+                "http_status": result.http_status,
+                "request_id": result.request_id,
+                "error": result.error.describe() if result.error else None,
+                "batch": batch.to_json() if batch is not None else None,
+                "reread_error": result.reread_error.describe() if result.reread_error else None,
+            }
+        )
+        return code
+    words = {
+        CancelOutcome.ACCEPTED: "cancel accepted",
+        CancelOutcome.REFUSED: "cancel refused",
+        CancelOutcome.UNKNOWN: "cancel outcome unknown (no answer; not retried)",
+    }[result.outcome]
+    print(f"{words}: {safe_text(result.batch_id)} on {safe_text(result.provider)}")
+    if result.error is not None:
+        print(f"  gateway said: {safe_text(result.error.describe())}")
+    if batch is not None:
+        print(
+            f"  now: {safe_text(batch.processing_status)} ({STATE_LABELS[batch.state]}), "
+            f"requests {counts_text(batch.request_counts)}"
+        )
+    elif result.reread_error is not None:
+        print(f"  could not re-read the batch: {safe_text(result.reread_error.describe())}")
+    return code
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    # ensure_ascii keeps control and bidi characters escaped in the JSON text itself.
+    json.dump(payload, sys.stdout, ensure_ascii=True, indent=2)
+    sys.stdout.write("\n")
+
+
+def _report_error(exc: GatewayError, as_json: bool) -> int:
+    code = exit_code_for_error(exc)
+    if as_json:
+        _emit_json(
+            {
+                "version": JSON_VERSION,
+                "error": {
+                    "kind": exc.kind,
+                    "status": exc.status,
+                    "type": exc.error_type,
+                    "message": exc.message,
+                    "request_id": exc.request_id,
+                },
+            }
+        )
+    print(f"bifrost-tui: {safe_text(exc.describe())}", file=sys.stderr)
+    return code
+
+
+def _refuse_locally(message: str, as_json: bool, batch: Batch | None = None) -> int:
+    if as_json:
+        _emit_json(
+            {
+                "version": JSON_VERSION,
+                "outcome": "not_sent",
+                "error": {"kind": "refused locally", "message": message},
+                "batch": batch.to_json() if batch is not None else None,
+            }
+        )
+    print(f"bifrost-tui: {safe_text(message)}", file=sys.stderr)
+    return EXIT_LOCAL_REFUSAL
+
+
+__all__ = ["EXIT_UNREACHABLE", "build_parser", "main"]

@@ -1,0 +1,104 @@
+"""Plain-text formatting shared by the CLI and the console: times, counts, state labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .gateway.models import Batch, RequestCounts, State
+
+#: Text label per state, so the state reads without colour (NO_COLOR, 16 colours, screen readers).
+STATE_LABELS: dict[State, str] = {
+    State.ACTIVE: "ACTIVE",
+    State.CANCELING: "CANCELING",
+    State.ENDED_OK: "ENDED",
+    State.ENDED_CANCELED: "CANCELED",
+    State.FAILED: "FAILED",
+    State.EXPIRED: "EXPIRED",
+    State.UNKNOWN: "UNKNOWN",
+}
+
+
+def relative(when: datetime | None, now: datetime) -> str:
+    """``5m ago`` / ``in 3h 10m`` at minute granularity, so an idle screen changes once a minute."""
+    if when is None:
+        return "—"
+    seconds = int((when - now).total_seconds())
+    future = seconds > 0
+    minutes = abs(seconds) // 60
+    if minutes == 0:
+        return "now"
+    text = duration_text(minutes * 60)
+    return f"in {text}" if future else f"{text} ago"
+
+
+def duration_text(seconds: float) -> str:
+    """``45m``, ``3h 10m``, ``2d 4h``: the two largest units."""
+    minutes = int(seconds) // 60
+    days, rem = divmod(minutes, 1440)
+    hours, mins = divmod(rem, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m"
+
+
+def absolute_utc(when: datetime | None) -> str:
+    if when is None:
+        return "—"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def absolute_local(when: datetime | None) -> str:
+    if when is None:
+        return "—"
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _n(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def counts_text(counts: RequestCounts | None) -> str:
+    """``1234 proc · 0 ok · 3 err`` with ``?`` where the gateway cannot be trusted."""
+    if counts is None:
+        return "—"
+    text = f"{_n(counts.processing)} proc · {_n(counts.succeeded)} ok · {_n(counts.errored)} err"
+    extra = []
+    if counts.canceled:
+        extra.append(f"{counts.canceled} canc")
+    if counts.expired:
+        extra.append(f"{counts.expired} exp")
+    return " · ".join([text, *extra])
+
+
+def progress_fraction(counts: RequestCounts | None) -> float | None:
+    """Share of requests done, only where every number behind it is trustworthy."""
+    if counts is None:
+        return None
+    total = counts.total
+    done = counts.done
+    if not total or done is None:
+        return None
+    return min(1.0, done / total)
+
+
+def progress_bar(fraction: float | None, width: int = 10) -> str:
+    """A text bar (``█████░░░░░``); blank when progress cannot be known."""
+    if fraction is None:
+        return " " * width
+    filled = round(fraction * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+def time_column(batch: Batch, now: datetime) -> str:
+    """``expires in 3h`` for a running batch, ``ended 2h ago`` once it ended."""
+    if batch.state.terminal:
+        if batch.ended_at is not None:
+            return f"ended {relative(batch.ended_at, now)}"
+        return "ended"
+    if batch.expires_at is not None:
+        if batch.expires_at <= now:
+            return f"expired {relative(batch.expires_at, now)}"
+        return f"expires {relative(batch.expires_at, now)}"
+    return "—"

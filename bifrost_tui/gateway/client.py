@@ -1,0 +1,496 @@
+"""GatewayClient: the one object the CLI, the store and the UI use to talk to a Bifrost gateway.
+
+Routes used (gateway notes §2, §5): ``GET /health``, ``GET /api/version``, ``GET /api/providers``,
+``GET /api/providers/{p}/keys``, ``GET /anthropic/v1/messages/batches[/{id}]``,
+``POST /anthropic/v1/messages/batches/{id}/cancel`` (empty body) and the deep listing
+``GET /openai/v1/batches?provider=P&limit=N&after=CURSOR`` (strategy in ``listing.py``).
+``x-model-provider`` is always sent on the ``/anthropic`` routes, even for anthropic, because
+Bifrost silently defaults a missing header to anthropic. ``x-bf-send-back-raw-response`` is
+never sent.
+
+Only ``GatewayError`` subclasses leave this module: every public method wraps anything unexpected
+(a parser bug, a malformed body that slipped through) into ``BadResponse``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from .. import __version__
+from .errors import (
+    AuthRefused,
+    BadResponse,
+    GatewayConfigError,
+    GatewayError,
+    NotFound,
+    RequestRejected,
+)
+from .http import (
+    Credentials,
+    HttpCore,
+    Route,
+    TransportFailure,
+    as_secret,
+    check_base_url,
+    check_extra_headers,
+    clean_text,
+    decode_json,
+    error_from_reply,
+    looks_like_html,
+    redact_url,
+)
+from .ids import encode_segment, path_id
+from .listing import ANTHROPIC_BATCHES, list_provider
+from .models import (
+    BATCH_PROVIDER_KINDS,
+    STANDARD_BATCH_PROVIDERS,
+    Batch,
+    KeyWire,
+    ProviderInfo,
+    ProviderWire,
+    Source,
+    State,
+)
+from .results import CancelOutcome, CancelResult, ListingStatus, ProviderListing
+
+__all__ = ["ClientConfig", "Discovery", "GatewayClient"]
+
+REASON_UNSUPPORTED = "unsupported provider for batches"
+REASON_NO_BATCH_KEY = "no batch-enabled key (enable 'Use for Batch APIs' on a key)"
+REASON_NOT_ALLOWED = "batch operations not allowed by custom provider config"
+REASON_ERROR_STATE = "provider in error state"
+
+
+@dataclass(frozen=True, repr=False)
+class ClientConfig:
+    """How to reach one gateway. Secrets are ``SecretStr`` (plain strings are wrapped on use)."""
+
+    base_url: str  # may carry a path prefix (reverse proxy), e.g. https://gw/bifrost
+    virtual_key: SecretStr | None = None  # sent as x-bf-vk on inference routes
+    dashboard_username: str | None = None
+    dashboard_password: SecretStr | None = None  # Authorization: Basic (management + inference)
+    extra_headers: Mapping[str, SecretStr] = field(default_factory=dict)  # values are secrets
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0  # deadline per request attempt, covers trickling bodies
+    verify: bool | str = True  # True or a CA bundle path; never silently False
+    max_response_bytes: int = 16 * 1024 * 1024  # 16 MiB, streamed, refused above it
+    retries: int = 2  # idempotent GETs only
+    backoff: float = 0.5  # base seconds, exponential, capped at 8 s
+    allow_insecure_http: bool = False  # secrets over http:// to a non-loopback host need this
+    user_agent: str = f"bifrost-tui/{__version__}"
+
+    def __repr__(self) -> str:
+        def shown(secret: object) -> str:
+            return "None" if secret is None else "'**********'"
+
+        return (
+            f"ClientConfig(base_url={redact_url(self.base_url)!r}, "
+            f"virtual_key={shown(self.virtual_key)}, "
+            f"dashboard_username={self.dashboard_username!r}, "
+            f"dashboard_password={shown(self.dashboard_password)}, "
+            f"extra_headers={sorted(str(k) for k in self.extra_headers)!r}, "
+            f"verify={self.verify!r}, allow_insecure_http={self.allow_insecure_http!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Which providers to show, and where that list came from."""
+
+    providers: list[ProviderInfo]
+    source: Literal["management", "fallback"]
+    #: Why the fallback was used, in words; ``None`` when the management API answered.
+    note: str | None = None
+
+
+def _check_numbers(config: ClientConfig) -> None:
+    for name in ("connect_timeout", "read_timeout", "total_timeout"):
+        value = getattr(config, name)
+        if not isinstance(value, int | float) or not value > 0:
+            raise GatewayConfigError(f"{name} must be a positive number of seconds")
+    if not isinstance(config.max_response_bytes, int) or config.max_response_bytes <= 0:
+        raise GatewayConfigError("max_response_bytes must be a positive integer")
+    if not isinstance(config.retries, int) or config.retries < 0:
+        raise GatewayConfigError("retries must be zero or more")
+    if not isinstance(config.backoff, int | float) or config.backoff < 0:
+        raise GatewayConfigError("backoff must be zero or more seconds")
+    if not isinstance(config.user_agent, str):
+        raise GatewayConfigError("user_agent must be text")
+    if not (isinstance(config.verify, bool) or (isinstance(config.verify, str) and config.verify)):
+        raise GatewayConfigError("verify must be true, false or the path of a CA bundle")
+
+
+def _provider_header(provider: str) -> dict[str, str]:
+    """``x-model-provider`` for the /anthropic routes; a name that cannot be a header is refused."""
+    if not isinstance(provider, str) or not provider.strip() or len(provider) > 200:
+        raise RequestRejected("the provider name is empty or too long")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in provider):
+        raise RequestRejected("the provider name contains control characters")
+    return {"x-model-provider": provider}
+
+
+def _batch_path(kind: str, batch_id: str) -> str:
+    if not isinstance(batch_id, str):
+        raise RequestRejected("the batch id must be a string")
+    try:
+        return f"{ANTHROPIC_BATCHES}/{encode_segment(path_id(kind, batch_id))}"
+    except ValueError:
+        raise RequestRejected("the batch id is empty") from None
+
+
+def _cancel_landed(batch: Batch) -> bool:
+    """Evidence on a re-read that a cancel took effect."""
+    return batch.cancel_initiated_at is not None or batch.state in (
+        State.CANCELING,
+        State.ENDED_CANCELED,
+    )
+
+
+def _unexpected(exc: Exception, what: str, provider: str | None = None) -> BadResponse:
+    # Never str(exc): an unexpected exception's text is not vetted for secrets.
+    return BadResponse(f"unexpected {type(exc).__name__} while {what}", provider=provider)
+
+
+class GatewayClient:
+    """Async client for the gateway's batch and management routes. Raises only ``GatewayError``.
+
+    Construction validates the configuration (raising ``GatewayConfigError``) but sends nothing.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        _check_numbers(config)
+        base_url = check_base_url(config.base_url)
+        try:
+            virtual_key = as_secret(config.virtual_key)
+            password = as_secret(config.dashboard_password)
+        except Exception:
+            raise GatewayConfigError("a secret in the configuration is not a string") from None
+        credentials = Credentials(
+            virtual_key=virtual_key,
+            username=config.dashboard_username,
+            password=password,
+            extra_headers=check_extra_headers(
+                config.extra_headers, dashboard_auth=password is not None
+            ),
+        )
+        self._has_dashboard_auth = password is not None
+        self._core = HttpCore(
+            base_url=base_url,
+            credentials=credentials,
+            user_agent=clean_text(config.user_agent, 200) or f"bifrost-tui/{__version__}",
+            connect_timeout=float(config.connect_timeout),
+            read_timeout=float(config.read_timeout),
+            total_timeout=float(config.total_timeout),
+            verify=config.verify,
+            max_response_bytes=config.max_response_bytes,
+            retries=config.retries,
+            backoff=float(config.backoff),
+            allow_insecure_http=config.allow_insecure_http,
+            transport=transport,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"GatewayClient(base_url={str(self._core.base_url)!r})"
+
+    __str__ = __repr__
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> GatewayClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        try:
+            await self._core.aclose()
+        except Exception:  # closing must never be what breaks a shutdown
+            return
+
+    # ---- gateway facts -----------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        """``GET /health``: ``{"status": "ok", "components": {...}}`` (a non-object is wrapped)."""
+        try:
+            reply = await self._core.call("GET", "/health", route=Route.PUBLIC)
+            data = decode_json(reply)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc, "reading /health") from exc
+        return data if isinstance(data, dict) else {"status": data}
+
+    async def version(self) -> str:
+        """``GET /api/version``: a JSON string; a bare text body or ``{"version": ...}`` also do."""
+        try:
+            reply = await self._core.call("GET", "/api/version", route=Route.MANAGEMENT)
+            return self._version_from(reply.body, reply.headers.get("content-type", ""))
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc, "reading /api/version") from exc
+
+    @staticmethod
+    def _version_from(body: bytes, content_type: str) -> str:
+        try:
+            data: Any = json.loads(body)
+        except (ValueError, RecursionError):
+            if looks_like_html(body, content_type):
+                raise BadResponse(
+                    "expected a version but got an HTML page; check the base URL",
+                    path="/api/version",
+                ) from None
+            text = clean_text(body.decode("utf-8", errors="replace"), 80)
+            if text:
+                return text
+            raise BadResponse("the gateway sent an empty version", path="/api/version") from None
+        if isinstance(data, dict):
+            data = data.get("version")
+        if isinstance(data, str) and data.strip():
+            return clean_text(data, 80)
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return str(data)
+        raise BadResponse("the gateway's version answer has no version", path="/api/version")
+
+    # ---- providers ---------------------------------------------------------------------------
+
+    async def list_providers(self) -> list[ProviderInfo]:
+        """Providers from the management API, each with whether its batches can be listed.
+
+        Raises ``AuthRefused`` when ``/api/providers`` answers 401/403. Keys are read only for
+        providers that pass the other checks, concurrently; a keys call that fails marks just that
+        provider not batch-capable, with the error in its reason.
+        """
+        try:
+            return await self._list_providers()
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc, "reading /api/providers") from exc
+
+    async def _list_providers(self) -> list[ProviderInfo]:
+        reply = await self._core.call("GET", "/api/providers", route=Route.MANAGEMENT)
+        data = decode_json(reply)
+        entries = data.get("providers") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise BadResponse("the provider list has no 'providers' array", path="/api/providers")
+        infos: list[ProviderInfo] = []
+        to_check: list[tuple[int, ProviderWire]] = []
+        for entry in entries:
+            try:
+                wire = ProviderWire.model_validate(entry)
+            except ValidationError:
+                name = entry.get("name") if isinstance(entry, dict) else None
+                if isinstance(name, str) and name:
+                    infos.append(
+                        ProviderInfo(name, name, False, reason="provider entry could not be read")
+                    )
+                continue
+            kind = wire.base_kind
+            status = wire.provider_status
+            reason: str | None = None
+            if kind not in BATCH_PROVIDER_KINDS:
+                reason = REASON_UNSUPPORTED
+            elif not wire.allows_batch():
+                reason = REASON_NOT_ALLOWED
+            elif status == "error":
+                reason = REASON_ERROR_STATE
+            elif status not in (None, "active"):
+                reason = f"provider not active (status {clean_text(status, 40)!r})"
+            if reason is None:
+                to_check.append((len(infos), wire))
+            infos.append(ProviderInfo(wire.name, kind, reason is None, reason, status))
+        key_reasons = await asyncio.gather(*(self._key_reason(w.name) for _, w in to_check))
+        for (index, _), why in zip(to_check, key_reasons, strict=True):
+            if why is not None:
+                old = infos[index]
+                infos[index] = ProviderInfo(old.name, old.kind, False, why, old.status)
+        return infos
+
+    async def _key_reason(self, name: str) -> str | None:
+        """``None`` when the provider has a usable batch key, else why not (never raises)."""
+        try:
+            path = f"/api/providers/{encode_segment(name)}/keys"
+            reply = await self._core.call("GET", path, route=Route.MANAGEMENT, provider=name)
+            data = decode_json(reply)
+        except GatewayError as exc:
+            return f"could not read its keys ({exc.describe()})"
+        except Exception as exc:
+            return f"could not read its keys ({type(exc).__name__})"
+        keys = data.get("keys") if isinstance(data, dict) else data
+        if not isinstance(keys, list):
+            return "could not read its keys (unexpected answer)"
+        for key in keys:
+            try:
+                if KeyWire.model_validate(key).usable_for_batch:
+                    return None
+            except ValidationError:
+                continue
+        return REASON_NO_BATCH_KEY
+
+    async def discover_providers(self, fallback: Sequence[str] | None = None) -> Discovery:
+        """The management API's providers, or ``fallback`` (or the standard batch providers) with a
+        note when that API refuses the credentials or does not exist at this base URL."""
+        try:
+            return Discovery(await self.list_providers(), "management")
+        except AuthRefused:
+            why = (
+                "management API refused the credentials"
+                if self._has_dashboard_auth
+                else "management API needs dashboard credentials (none configured)"
+            )
+        except NotFound:
+            why = "management API not found at this base URL"
+        names = [n for n in (fallback or ()) if isinstance(n, str) and n]
+        what = "the configured providers" if names else "the standard batch providers"
+        names = names or list(STANDARD_BATCH_PROVIDERS)
+        providers = [ProviderInfo(n, n, True) for n in dict.fromkeys(names)]
+        return Discovery(providers, "fallback", f"{why}; showing {what}")
+
+    # ---- batches -----------------------------------------------------------------------------
+
+    async def list_batches(
+        self, provider: str, *, kind: str | None = None, deep: bool = True
+    ) -> ProviderListing:
+        """One provider's batches (strategy in ``listing.py``). Never raises for gateway errors:
+        the listing comes back with ``status=ERROR`` and ``error`` set."""
+        try:
+            header = _provider_header(provider)
+            return await list_provider(
+                self._core, provider, kind or provider, deep=deep, provider_header=header
+            )
+        except GatewayError as exc:
+            return ProviderListing(provider=str(provider), status=ListingStatus.ERROR, error=exc)
+        except Exception as exc:
+            error = _unexpected(exc, "listing batches", str(provider))
+            return ProviderListing(provider=str(provider), status=ListingStatus.ERROR, error=error)
+
+    async def list_all(
+        self, providers: Sequence[ProviderInfo], *, deep: bool = True
+    ) -> list[ProviderListing]:
+        """Listings of the batch-capable providers, fetched concurrently, in the order given.
+
+        Providers that are not batch-capable get no listing (their ``reason`` says why)."""
+        capable = [p for p in providers if getattr(p, "batch_capable", False) is True]
+        listings = await asyncio.gather(
+            *(self.list_batches(p.name, kind=p.kind, deep=deep) for p in capable)
+        )
+        return list(listings)
+
+    async def get_batch(self, provider: str, batch_id: str, *, kind: str | None = None) -> Batch:
+        """``GET /anthropic/v1/messages/batches/{id}``; raises ``GatewayError``."""
+        try:
+            return await self._get_batch(provider, batch_id, kind or provider)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc, "reading a batch", str(provider)) from exc
+
+    async def _get_batch(self, provider: str, batch_id: str, kind: str) -> Batch:
+        headers = _provider_header(provider)
+        path = _batch_path(kind, batch_id)
+        reply = await self._core.call(
+            "GET", path, route=Route.INFERENCE, headers=headers, provider=provider
+        )
+        data = decode_json(reply)
+        try:
+            return Batch.from_anthropic(
+                data, provider=provider, provider_kind=kind, source=Source.RETRIEVE
+            )
+        except ValueError as exc:
+            raise BadResponse(
+                f"the gateway's answer is not a batch ({exc})",
+                status=reply.status,
+                provider=provider,
+                path=path,
+            ) from None
+
+    async def cancel_batch(
+        self, provider: str, batch_id: str, *, kind: str | None = None
+    ) -> CancelResult:
+        """``POST .../{id}/cancel`` once (never retried), then re-read the batch.
+
+        - 2xx with a batch body: ACCEPTED; ``batch`` is the reply merged under the re-read.
+        - 4xx, or a 500 from Bifrost itself (``GatewayConfigError``), or a redirect: REFUSED.
+        - Timeout, connection dropped after sending, other 5xx, or an unreadable 2xx body: UNKNOWN,
+          turned into ACCEPTED only if the re-read shows the cancel landed.
+        - The request never left (connection refused, DNS, TLS): raises ``Unreachable``.
+        When the re-read fails, ``reread_error`` says why and ``batch`` is the reply (or ``None``).
+        """
+        try:
+            return await self._cancel_batch(provider, batch_id, kind or provider)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc, "cancelling a batch", str(provider)) from exc
+
+    async def _cancel_batch(self, provider: str, batch_id: str, kind: str) -> CancelResult:
+        headers = _provider_header(provider)
+        path = _batch_path(kind, batch_id) + "/cancel"
+        result = CancelResult(provider=provider, batch_id=batch_id, outcome=CancelOutcome.UNKNOWN)
+        try:
+            reply = await self._core.exchange(
+                "POST", path, route=Route.INFERENCE, headers=headers, content=b""
+            )
+        except TransportFailure as failure:
+            failure.error.provider = provider
+            if not failure.sent:
+                raise failure.error from None
+            result.error = failure.error
+        else:
+            result.http_status = reply.status
+            result.request_id = reply.request_id
+            if reply.ok:
+                try:
+                    result.reply = Batch.from_anthropic(
+                        decode_json(reply),
+                        provider=provider,
+                        provider_kind=kind,
+                        source=Source.CANCEL,
+                    )
+                    result.outcome = CancelOutcome.ACCEPTED
+                except (GatewayError, ValueError) as exc:
+                    why = exc.message if isinstance(exc, GatewayError) else str(exc)
+                    result.error = BadResponse(
+                        f"cancel answered {reply.status} but not with a batch ({why})",
+                        status=reply.status,
+                        provider=provider,
+                        path=path,
+                    )
+            else:
+                error = error_from_reply(reply, provider=provider, redact=self._core.redact)
+                result.error = error
+                result.request_id = result.request_id or error.request_id
+                if 300 <= reply.status < 500 or isinstance(error, GatewayConfigError):
+                    result.outcome = CancelOutcome.REFUSED
+        try:
+            fresh = await self._get_batch(provider, batch_id, kind)
+        except Exception as exc:
+            result.reread_error = (
+                exc if isinstance(exc, GatewayError) else _unexpected(exc, "re-reading", provider)
+            )
+            result.batch = result.reply
+        else:
+            result.batch = result.reply.updated_by(fresh) if result.reply is not None else fresh
+            if result.outcome is CancelOutcome.UNKNOWN and _cancel_landed(fresh):
+                result.outcome = CancelOutcome.ACCEPTED
+        return result

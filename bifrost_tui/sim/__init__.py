@@ -1,0 +1,41 @@
+"""The simulated Bifrost gateway: a seeded world of batches, served in process or on loopback.
+
+It reproduces Bifrost v1.5.1's documented batch behaviour, quirks included (first-page-only
+Anthropic list, pass-through statuses, lossy counts, partial cancel replies, 500 ``api_error`` for
+config problems). Used by ``--demo``, ``bifrost-tui sim``, the tests and the benchmarks.
+No Textual here.
+"""
+
+from .faults import Faults, ScriptedFault
+from .handler import SimRequest, SimResponse
+from .model import (
+    DashboardAuth,
+    KeyConfig,
+    Phase,
+    ProviderConfig,
+    SimBatch,
+    VirtualKey,
+)
+from .server import SimServer, serve
+from .transport import SimTransport
+from .world import SIM_VERSION, RequestRecord, SimWorld, standard_providers
+
+__all__ = [
+    "SIM_VERSION",
+    "DashboardAuth",
+    "Faults",
+    "KeyConfig",
+    "Phase",
+    "ProviderConfig",
+    "RequestRecord",
+    "ScriptedFault",
+    "SimBatch",
+    "SimRequest",
+    "SimResponse",
+    "SimServer",
+    "SimTransport",
+    "SimWorld",
+    "VirtualKey",
+    "serve",
+    "standard_providers",
+]

@@ -1,0 +1,198 @@
+"""``bifrost-tui sim``: serve the simulated gateway on loopback until Ctrl-C.
+
+The virtual key accepted with ``--require-virtual-key`` comes from the environment
+(``BIFROST_SIM_VK``, default ``sk-bf-demo``) and the dashboard password from
+``BIFROST_SIM_PASSWORD``: secrets never go on a command line, and none is ever printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from pydantic import SecretStr
+
+from ..clock import ScaledClock
+from .faults import Faults
+from .model import DashboardAuth, VirtualKey
+from .server import SimServer
+from .world import DEFAULT_CANCEL_DELAY, SimWorld
+
+VK_ENV = "BIFROST_SIM_VK"
+DEFAULT_VK = "sk-bf-demo"
+PASSWORD_ENV = "BIFROST_SIM_PASSWORD"  # noqa: S105 - a variable name
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``sim`` subcommand's flags."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    parser.add_argument("--seed", type=int, default=7, help="world seed (default 7)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second (default 1)",
+    )
+    parser.add_argument(
+        "--batches-per-provider",
+        type=int,
+        default=None,
+        metavar="N",
+        help="exactly N batches per provider (default: a realistic 8-25)",
+    )
+    parser.add_argument(
+        "--cancel-delay",
+        type=float,
+        default=DEFAULT_CANCEL_DELAY,
+        metavar="S",
+        help=f"simulated seconds a cancel takes to finish (default {DEFAULT_CANCEL_DELAY:g})",
+    )
+    parser.add_argument(
+        "--require-virtual-key",
+        action="store_true",
+        help=f"inference routes need x-bf-vk (value from ${VK_ENV}, default {DEFAULT_VK})",
+    )
+    parser.add_argument(
+        "--dashboard-auth",
+        metavar="USER",
+        default=None,
+        help=f"turn dashboard auth on for USER (password from ${PASSWORD_ENV})",
+    )
+    parser.add_argument("--latency", type=float, default=0.0, metavar="S", help="added latency")
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="fraction of requests answered 502/503/500 by a 'reverse proxy'",
+    )
+
+
+def run(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve until Ctrl-C (130), SIGTERM or ``stop`` (0). ``ready`` gets the URL once serving."""
+    env = os.environ if env is None else env
+    out = out or sys.stdout
+    err = err or sys.stderr
+    problem = _check(args, env)
+    if problem:
+        print(f"bifrost-tui sim: {problem}", file=err)
+        return EXIT_USAGE
+    clock = ScaledClock(scale=args.time_scale)
+    auth = None
+    if args.dashboard_auth:
+        auth = DashboardAuth(args.dashboard_auth, SecretStr(env[PASSWORD_ENV]), on_inference=True)
+    world = SimWorld.demo(
+        clock,
+        seed=args.seed,
+        batches_per_provider=args.batches_per_provider,
+        cancel_delay=args.cancel_delay,
+        faults=Faults(latency=args.latency, error_rate=args.error_rate),
+        require_virtual_key=args.require_virtual_key,
+        virtual_keys=[VirtualKey(SecretStr(env.get(VK_ENV) or DEFAULT_VK), name="sim-cli")],
+        dashboard_auth=auth,
+    )
+    server = SimServer(world, host=args.host, port=args.port)
+    try:
+        url = server.start()
+    except OSError as exc:
+        print(f"bifrost-tui sim: cannot listen on {args.host}:{args.port}: {exc}", file=err)
+        return EXIT_USAGE
+    _banner(out, url, world, args, env)
+    stop = stop or threading.Event()
+    previous = _on_sigterm(stop)
+    if ready is not None:
+        ready(url)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("\nbifrost-tui sim: stopped", file=out, flush=True)
+        return EXIT_INTERRUPTED
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("bifrost-tui sim: stopped", file=out, flush=True)
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
+    if not 0 <= args.port <= 65535:
+        return "--port must be between 0 and 65535"
+    if not args.time_scale > 0:
+        return "--time-scale must be positive"
+    if not 0 <= args.error_rate <= 1:
+        return "--error-rate must be between 0 and 1"
+    if args.latency < 0 or args.cancel_delay < 0:
+        return "--latency and --cancel-delay must not be negative"
+    if args.batches_per_provider is not None and args.batches_per_provider < 0:
+        return "--batches-per-provider must not be negative"
+    if args.dashboard_auth and not env.get(PASSWORD_ENV):
+        return f"--dashboard-auth needs the password in ${PASSWORD_ENV}"
+    vk = env.get(VK_ENV)
+    if args.require_virtual_key and vk and not vk.startswith("sk-bf-"):
+        return f"${VK_ENV} must start with sk-bf- (a Bifrost virtual key)"
+    return None
+
+
+def _banner(
+    out: TextIO, url: str, world: SimWorld, args: argparse.Namespace, env: Mapping[str, str]
+) -> None:
+    count = len(world.all_batches())
+    providers = world.batch_providers()
+    lines = [
+        f"bifrost-tui simulator: a simulated Bifrost gateway, not a real one - serving on {url}",
+        f"  world: seed {args.seed}, {count} batches across {len(providers)} batch providers "
+        f"({', '.join(providers)}), time x{args.time_scale:g}, cancel delay {args.cancel_delay:g}s",
+    ]
+    if args.require_virtual_key:
+        source = f"${VK_ENV}" if env.get(VK_ENV) else f"the default (${VK_ENV} unset)"
+        lines.append(f"  virtual key required in x-bf-vk: the value of {source}")
+    if args.dashboard_auth:
+        lines.append(f"  dashboard auth on for that user (password from ${PASSWORD_ENV})")
+    if args.latency or args.error_rate:
+        lines.append(f"  faults: latency {args.latency:g}s, error rate {args.error_rate:g}")
+    if not _is_loopback(args.host):
+        lines.append("  warning: listening beyond loopback; this is a test double, not a gateway")
+    lines.append(f"  connect the console: bifrost-tui --url {url}")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _on_sigterm(stop: threading.Event) -> signal.Handlers | Callable[..., object] | int | None:
+    """SIGTERM ends the server cleanly (exit 0); only possible from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def _handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    return signal.signal(signal.SIGTERM, _handler)

@@ -1,0 +1,411 @@
+"""The console App: owns the connection, the store, the poll timer and the cancels in flight."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+
+from ..clock import Clock
+from ..connection import Connection
+from ..formatting import STATE_LABELS, counts_text
+from ..gateway.results import CancelOutcome, CancelResult
+from ..live import LiveSession, PollResult, describe_error
+from ..store import BatchStore, Diff, Key
+from ..textsafe import safe_text
+from .screens.confirm import ConfirmScreen, cancel_body
+from .screens.detail import DetailScreen
+from .screens.help import HelpScreen
+from .screens.main import MainScreen
+from .widgets.crumbs import CrumbState
+
+if TYPE_CHECKING:
+    from ..gateway.client import GatewayClient
+
+MIN_REFRESH = 1.0
+MAX_REFRESH = 300.0
+#: One poll in this many is a deep listing (also at start and on ``r``).
+DEEP_EVERY = 6
+QUIT_WAIT_SECONDS = 15.0
+
+
+class BifrostApp(App[int]):
+    """bifrost-tui. ``live_updates=False`` (tests, snapshots) arms no timers: polls are driven."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "bifrost-tui"
+    BINDINGS = [
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        clock: Clock | None = None,
+        live_updates: bool = True,
+    ) -> None:
+        super().__init__()
+        self.connection = connection
+        self.clock: Clock = clock or connection.clock
+        self.live_updates = live_updates
+        self.store = BatchStore()
+        self.client: GatewayClient | None = None
+        self.session: LiveSession | None = None
+        self.refresh_interval = max(MIN_REFRESH, connection.refresh)
+        self.paused = False
+        self.in_flight: set[Key] = set()
+        self._poll_timer: Timer | None = None
+        self._watch_timer: Timer | None = None
+        self._polling = False
+        self._deep_pending = False
+        self._light_polls = 0
+        self.main_screen: MainScreen | None = None
+
+    # ---- properties ------------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return self.connection.read_only
+
+    def crumb_state(self) -> CrumbState:
+        session = self.session
+        refreshed = None
+        stale = None
+        if session is not None:
+            if session.last_ok is not None:
+                refreshed = session.last_ok.strftime("%H:%M:%S UTC")
+            if session.last_error is not None:
+                stale = describe_error(session.last_error)
+        return CrumbState(
+            profile=self.connection.label,
+            url=self.connection.display_url,
+            health=session.health if session else None,
+            version=session.version if session else None,
+            read_only=self.read_only,
+            refreshed=refreshed,
+            stale=stale,
+            filter=self.store.text_filter,
+            provider=self.store.provider_filter,
+            paused=self.paused,
+            refresh=self.refresh_interval,
+            hide_ended=self.store.hide_ended,
+            in_flight=len(self.in_flight),
+        )
+
+    # ---- start-up --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.connection.client_config is None:
+            self.action_profiles(first_run=True)
+            return
+        self.start_session()
+
+    def start_session(self) -> None:
+        """Open the client for the current connection and show the batches screen."""
+        self.client = self.connection.make_client()
+        self.session = LiveSession(
+            self.client, self.store, self.clock, fallback_providers=self.connection.providers
+        )
+        self.main_screen = MainScreen()
+        self.push_screen(self.main_screen)
+        if self.connection.accent:
+            self.main_screen.query_one("#crumbs").styles.background = self.connection.accent
+        if self.live_updates:
+            self.run_poll(deep=True)
+            if not self.is_headless:
+                self.set_interval(60, self.tick_minute)
+                self.set_interval(5, self._check_terminal)
+
+    async def switch_connection(self, connection: Connection) -> None:
+        """Profiles screen: reload everything for another gateway."""
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        if self.client is not None:
+            await self.client.aclose()
+        self.connection = connection
+        self.clock = connection.clock
+        self.refresh_interval = max(MIN_REFRESH, connection.refresh)
+        self.store = BatchStore()
+        self.in_flight.clear()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.start_session()
+
+    # ---- polling ---------------------------------------------------------------------------
+
+    async def do_poll(self, *, deep: bool) -> PollResult:
+        """One poll, applied to the screen. Tests await this directly."""
+        assert self.session is not None
+        result = await self.session.poll(deep=deep)
+        self.data_changed(result.diff)
+        return result
+
+    @work(group="poll")
+    async def run_poll(self, deep: bool = False) -> None:
+        if self._polling:
+            # Never overlap: remember the request and run it when the current poll ends.
+            self._deep_pending = self._deep_pending or deep
+            return
+        self._polling = True
+        try:
+            await self.do_poll(deep=deep)
+        finally:
+            self._polling = False
+        if self._deep_pending:
+            self._deep_pending = False
+            self.run_poll(deep=True)
+            return
+        self._arm_poll()
+
+    def _arm_poll(self) -> None:
+        """The next poll is armed only when the last one finished: a slow gateway slows the
+        refresh but never starves it."""
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        if not self.live_updates or self.paused:
+            return
+        self._poll_timer = self.set_timer(self.refresh_interval, self._poll_due)
+
+    def _poll_due(self) -> None:
+        self._light_polls += 1
+        self.run_poll(deep=self._light_polls % DEEP_EVERY == 0)
+
+    def action_refresh_now(self) -> None:
+        self.flash("refreshing (deep listing)…")
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self.run_poll(deep=True)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+            self.flash("auto-refresh paused (z resumes)", "warning")
+        else:
+            self.flash("auto-refresh resumed")
+            if not self._polling:
+                self.run_poll(deep=False)
+        self.update_crumbs()
+
+    def _set_interval(self, seconds: float) -> None:
+        self.refresh_interval = min(MAX_REFRESH, max(MIN_REFRESH, seconds))
+        self.flash(f"refresh every {self.refresh_interval:g}s")
+        self.update_crumbs()
+        if not self._polling:
+            self._arm_poll()
+
+    def action_slower(self) -> None:
+        self._set_interval(self.refresh_interval + (1 if self.refresh_interval < 10 else 5))
+
+    def action_faster(self) -> None:
+        self._set_interval(self.refresh_interval - (1 if self.refresh_interval <= 10 else 5))
+
+    def tick_minute(self) -> None:
+        """Relative times move at minute granularity: repaint only what changed."""
+        if self.main_screen is not None and self.main_screen.is_mounted:
+            self.main_screen.table.tick_minute()
+        if isinstance(self.screen, DetailScreen):
+            self.screen.update_batch()
+
+    def _check_terminal(self) -> None:
+        # Over SSH a dropped session can leave the process spinning: exit when the TTY is gone.
+        try:
+            alive = sys.stdin.isatty()
+        except (ValueError, OSError):
+            alive = False
+        if not alive:
+            self.exit(1)
+
+    # ---- the screen ------------------------------------------------------------------------
+
+    def data_changed(self, diff: Diff | None) -> None:
+        if self.main_screen is not None and self.main_screen.is_mounted:
+            with self.batch_update():
+                self.main_screen.data_changed(diff)
+        if isinstance(self.screen, DetailScreen):
+            self.screen.update_batch()
+
+    def update_crumbs(self) -> None:
+        if self.main_screen is not None and self.main_screen.is_mounted:
+            self.main_screen.update_crumbs()
+
+    def flash(self, message: str, severity: str = "info", timeout: float | None = 8.0) -> None:
+        if self.main_screen is not None and self.main_screen.is_mounted:
+            self.main_screen.flash_bar.flash(message, severity, timeout)
+
+    def open_detail(self, key: Key) -> None:
+        self.push_screen(DetailScreen(key))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_profiles(self, first_run: bool = False) -> None:
+        from .screens.profiles import ProfilesScreen
+
+        self.push_screen(ProfilesScreen(first_run=first_run))
+
+    # ---- cancel ----------------------------------------------------------------------------
+
+    def request_cancel(self, key: Key) -> None:
+        """``c``: always the one batch under the cursor; refused with a reason, or confirmed."""
+        if self.read_only:
+            self.flash("read-only: this console will not cancel through this profile", "warning")
+            return
+        batch = self.store.batches.get(key)
+        if batch is None:
+            self.flash("that batch is no longer listed", "warning")
+            return
+        if key in self.in_flight:
+            self.flash("a cancel for this batch is already in flight", "warning")
+            return
+        if not batch.cancellable:
+            self.flash(
+                f"not cancellable: batch is {batch.processing_status or 'of unknown status'} "
+                f"({STATE_LABELS[batch.state]}); nothing sent",
+                "warning",
+            )
+            return
+        self._confirm_and_cancel(key)
+
+    @work(group="cancel")
+    async def _confirm_and_cancel(self, key: Key) -> None:
+        batch = self.store.batches[key]
+        confirmed = await self.push_screen_wait(
+            ConfirmScreen(
+                "Cancel this batch?",
+                cancel_body(batch, self.clock.now(), self.connection.display_url),
+            )
+        )
+        if not confirmed:
+            self.flash("cancel aborted: nothing sent")
+            return
+        await self.do_cancel(key)
+
+    async def do_cancel(self, key: Key) -> CancelResult:
+        """Send the cancel and show its truth. Tests await this directly after confirming."""
+        assert self.session is not None
+        self.in_flight.add(key)
+        self.update_crumbs()
+        self.flash(f"cancelling {key[1]} on {key[0]}…")
+        try:
+            result = await self.session.cancel(key)
+        finally:
+            self.in_flight.discard(key)
+        self.data_changed(None)
+        self._report_cancel(result)
+        self._arm_watch()
+        return result
+
+    def _report_cancel(self, result: CancelResult) -> None:
+        batch = self.store.batches.get((result.provider, result.batch_id))
+        state = (
+            f"{batch.processing_status} ({STATE_LABELS[batch.state]})" if batch else "unknown state"
+        )
+        if result.outcome is CancelOutcome.ACCEPTED:
+            self.flash(f"cancel accepted: {result.batch_id} is now {state}", "success")
+        elif result.outcome is CancelOutcome.REFUSED:
+            why = describe_error(result.error) if result.error else "refused"
+            self.flash(f"cancel refused: {why} — batch is {state}", "error", timeout=None)
+        else:
+            self.flash(
+                f"cancel outcome unknown (no answer; not retried) — re-read shows {state}",
+                "warning",
+                timeout=None,
+            )
+
+    def _arm_watch(self) -> None:
+        if self._watch_timer is not None or not self.live_updates or self.session is None:
+            return
+        delay = self.session.next_watch_in()
+        if delay is None:
+            return
+        self._watch_timer = self.set_timer(max(0.2, delay), self._watch_due)
+
+    def _watch_due(self) -> None:
+        self._watch_timer = None
+        self.run_watch()
+
+    @work(group="watch")
+    async def run_watch(self) -> None:
+        await self.do_watch()
+        self._arm_watch()
+
+    async def do_watch(self, *, force: bool = False) -> PollResult:
+        """Re-read the cancelled batches that are due; toast each one that ended."""
+        assert self.session is not None
+        result = await self.session.poll_watched(force=force)
+        self.data_changed(result.diff)
+        for batch in result.ended:
+            self.notify(
+                f"{safe_text(batch.id, 80)} on {safe_text(batch.provider, 20)} ended: "
+                f"{STATE_LABELS[batch.state]} · {counts_text(batch.request_counts)}",
+                title="batch ended",
+                markup=False,
+            )
+            self.bell()
+        return result
+
+    # ---- quitting --------------------------------------------------------------------------
+
+    def action_request_quit(self) -> None:
+        if not self.in_flight:
+            self.exit(0)
+            return
+        self._quit_after_cancels()
+
+    @work(group="quit")
+    async def _quit_after_cancels(self) -> None:
+        n = len(self.in_flight)
+        body = Text(
+            f"{n} cancel(s) are in flight. Quitting now waits for their answers "
+            f"(up to {QUIT_WAIT_SECONDS:g}s) so no outcome is lost."
+        )
+        if not await self.push_screen_wait(ConfirmScreen("Quit?", body, "Wait, then quit")):
+            return
+        self.flash("waiting for cancels in flight…", "warning")
+        cancels = [w for w in self.workers if w.group == "cancel" and w.is_running]
+        try:
+            await self.workers.wait_for_complete(cancels)
+        finally:
+            self.exit(0)
+
+    # ---- command palette -------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Refresh now", "Deep listing of every provider", self.action_refresh_now
+        )
+        yield SystemCommand("Pause / resume refresh", "Like htop's Z", self.action_toggle_pause)
+        yield SystemCommand(
+            "Profiles", "Switch, add, edit or delete profiles", self.action_profiles
+        )
+        yield SystemCommand("Help", "Every key binding", self.action_help)
+        if isinstance(screen, MainScreen) and not self.read_only:
+            yield SystemCommand(
+                "Cancel batch under cursor", "Asks for confirmation first", screen.action_cancel
+            )
+        if isinstance(screen, MainScreen):
+            yield SystemCommand("Hide / show ended batches", "", screen.action_hide_ended)
+            yield SystemCommand("Cycle sort column", "", screen.action_sort)
+        yield SystemCommand("Quit", "Quit bifrost-tui", self.action_request_quit)
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def run_console(connection: Connection, *, mouse: bool = True) -> int:
+    app = BifrostApp(connection)
+    result = app.run(mouse=mouse)
+    return int(result or 0)

@@ -1,0 +1,152 @@
+"""Detail screen: every field the gateway returned, all times in UTC, local and relative."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ...formatting import (
+    STATE_LABELS,
+    absolute_local,
+    absolute_utc,
+    counts_text,
+    progress_bar,
+    progress_fraction,
+    relative,
+)
+from ...gateway.models import COUNT_FIELDS, Batch, Source, trusted_count_fields
+from ...store import Key
+from ...textsafe import safe_text
+
+#: Characters of raw JSON shown (a hostile 10 MB body must not freeze the screen).
+RAW_LIMIT = 20_000
+TIME_FIELDS = ("created_at", "expires_at", "ended_at", "cancel_initiated_at", "archived_at")
+
+
+def lossy_notes(batch: Batch) -> list[str]:
+    """Where the gateway is known to lose data for this provider (so the operator is not misled)."""
+    notes = []
+    kind = batch.provider_kind or batch.provider
+    if batch.source is Source.OPENAI:
+        notes.append(
+            f"{kind}: listed through the OpenAI-format route (deep listing); counts come from its "
+            "total/completed/failed fields."
+        )
+    else:
+        untrusted = set(COUNT_FIELDS) - trusted_count_fields(kind, Source.RETRIEVE)
+        if untrusted:
+            notes.append(
+                f"{kind}: through the Anthropic-format routes the gateway fills only "
+                f"{', '.join(sorted(set(COUNT_FIELDS) - untrusted))} faithfully; "
+                f"{', '.join(sorted(untrusted))} are unknown (shown as ?)."
+            )
+    if kind in ("bedrock", "gemini"):
+        notes.append(f"{kind}: the gateway leaves expires_at empty for this provider.")
+    if kind in ("openai", "azure"):
+        notes.append(
+            f"{kind}: ended_at is set only for completed batches; cancelled, failed and expired "
+            "ones have none."
+        )
+    if batch.processing_status not in ("in_progress", "canceling", "ended"):
+        notes.append(
+            f"status {safe_text(batch.processing_status, 40)!r} is outside Anthropic's enum: "
+            "passed through from the provider."
+        )
+    return notes
+
+
+def render_detail(batch: Batch, now: datetime) -> Text:
+    text = Text()
+
+    def row(name: str, value: str, style: str = "") -> None:
+        text.append(f"{name:>20}  ", style="dim")
+        text.append(value + "\n", style=style)
+
+    row("id", safe_text(batch.id), "bold")
+    row("provider", safe_text(batch.provider))
+    row(
+        "status", f"{safe_text(batch.processing_status, 60)}  ({STATE_LABELS[batch.state]})", "bold"
+    )
+    row("cancellable", "yes" if batch.cancellable else "no")
+    row("requests", counts_text(batch.request_counts))
+    fraction = progress_fraction(batch.request_counts)
+    if fraction is not None:
+        row("progress", f"{progress_bar(fraction, 30)} {fraction:.0%}")
+    counts = batch.request_counts
+    if counts is not None:
+        for name in COUNT_FIELDS:
+            value = getattr(counts, name)
+            row(f"  {name}", "? (not reported faithfully)" if value is None else str(value))
+        if counts.total is not None:
+            row("  total", str(counts.total))
+    for name in TIME_FIELDS:
+        value = getattr(batch, name)
+        if value is None:
+            row(name, "—")
+        else:
+            row(
+                name,
+                f"{absolute_utc(value)}  ·  {absolute_local(value)}  ·  {relative(value, now)}",
+            )
+    row("results_url", safe_text(batch.results_url or "—"))
+    row("source", f"{batch.source.value} route")
+    notes = lossy_notes(batch)
+    if notes:
+        text.append("\nNotes\n", style="bold")
+        for note in notes:
+            text.append(f"  • {safe_text(note)}\n", style="yellow")
+    text.append("\nRaw JSON (as the gateway sent it)\n", style="bold")
+    raw = json.dumps(batch.raw, indent=2, ensure_ascii=True, default=str)
+    if len(raw) > RAW_LIMIT:
+        raw = raw[:RAW_LIMIT] + f"\n… ({len(raw) - RAW_LIMIT} more characters)"
+    # Line by line: newlines stay newlines, every other control character is escaped.
+    text.append("\n".join(safe_text(line) for line in raw.splitlines()))
+    return text
+
+
+class DetailScreen(Screen[None]):
+    """Follows its batch live: the app calls ``update_batch`` when the store changes."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("q", "app.pop_screen", "Back", show=False),
+        Binding("c", "cancel", "Cancel batch"),
+    ]
+    DEFAULT_CSS = """
+    DetailScreen #detail { padding: 0 1; }
+    """
+
+    def __init__(self, key: Key) -> None:
+        super().__init__()
+        self.key = key
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("", id="detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.update_batch()
+
+    def update_batch(self) -> None:
+        batch = self.app.store.batches.get(self.key)  # type: ignore[attr-defined]
+        widget = self.query_one("#detail", Static)
+        if batch is None:
+            widget.update(Text("This batch is no longer listed by the gateway."))
+            return
+        widget.update(render_detail(batch, self.app.clock.now()))  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel" and self.app.read_only:  # type: ignore[attr-defined]
+            return False
+        return True
+
+    def action_cancel(self) -> None:
+        self.app.request_cancel(self.key)  # type: ignore[attr-defined]

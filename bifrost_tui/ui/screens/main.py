@@ -1,0 +1,176 @@
+"""The batches screen: providers on the left, the live batch table, crumbs, filter and flash."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList
+
+from ...store import SORT_CYCLE, Diff
+from ..widgets.batch_table import BatchTable
+from ..widgets.crumbs import CrumbBar
+from ..widgets.flash import FlashBar
+from ..widgets.providers import ALL_ID, ProviderList
+
+if TYPE_CHECKING:
+    from ..app import BifrostApp
+
+
+class MainScreen(Screen[None]):
+    """Keys act on the batch under the cursor; the app owns polling and cancels."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS = [
+        Binding("c", "cancel", "Cancel", id="cancel-batch"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("s", "sort", "Sort", id="sort"),
+        Binding("S", "reverse", "Reverse", show=False, id="reverse"),
+        Binding("h", "hide_ended", "Hide ended", id="hide-ended"),
+        Binding("r", "app.refresh_now", "Refresh", id="refresh"),
+        Binding("z", "app.toggle_pause", "Pause", id="pause"),
+        Binding("plus,equals_sign", "app.slower", "Slower", show=False, id="slower"),
+        Binding("minus", "app.faster", "Faster", show=False, id="faster"),
+        Binding("left_square_bracket", "provider(-1)", "Prev provider", show=False),
+        Binding("right_square_bracket", "provider(1)", "Next provider", show=False),
+        Binding("p", "app.profiles", "Profiles", id="profiles"),
+        Binding("question_mark", "app.help", "Help", id="help"),
+        Binding("q", "app.request_quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._table: BatchTable | None = None
+
+    @property
+    def bapp(self) -> BifrostApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.bapp
+        yield CrumbBar(id="crumbs")
+        with Horizontal(id="body"):
+            yield ProviderList(app.store, id="providers")
+            yield BatchTable(app.store, app.clock, id="table")
+        yield Input(placeholder="filter: id, status or provider", id="filter", compact=True)
+        yield FlashBar(id="flash")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.table.focus()
+        self.data_changed(None)
+
+    @property
+    def table(self) -> BatchTable:
+        if self._table is None:
+            self._table = self.query_one("#table", BatchTable)
+        return self._table
+
+    @property
+    def flash_bar(self) -> FlashBar:
+        return self.query_one("#flash", FlashBar)
+
+    # ---- updates from the app --------------------------------------------------------------
+
+    def data_changed(self, diff: Diff | None) -> None:
+        """The store changed (``diff``) or only the status did (``None`` refreshes everything)."""
+        self.table.refresh_view(diff)
+        self.query_one("#providers", ProviderList).sync()
+        self.update_crumbs()
+
+    def update_crumbs(self) -> None:
+        self.query_one("#crumbs", CrumbBar).show(self.bapp.crumb_state())
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel" and self.bapp.read_only:
+            return False  # hidden from the footer and blocked: a read-only console never cancels
+        return True
+
+    def action_cancel(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            self.flash_bar.flash("no batch under the cursor", "warning")
+            return
+        self.bapp.request_cancel(key)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.value = self.bapp.store.text_filter
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        # Incremental: the view follows every keystroke, the cursor stays on its batch if visible.
+        self.bapp.store.set_view(text=event.value)
+        self.table.refresh_view(None)
+        self.update_crumbs()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.table.focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", None)
+        field = self.query_one("#filter", Input)
+        if key == "escape" and field.has_focus:
+            field.value = ""
+            field.display = False
+            self.bapp.store.set_view(text="")
+            self.table.refresh_view(None)
+            self.table.focus()
+            self.update_crumbs()
+            event.stop()  # type: ignore[attr-defined]
+
+    def action_sort(self) -> None:
+        store = self.bapp.store
+        index = SORT_CYCLE.index(store.sort_key)
+        store.set_view(sort_key=SORT_CYCLE[(index + 1) % len(SORT_CYCLE)])
+        self.table.refresh_view(None)
+        self.flash_bar.flash(f"sorted by {store.sort_key.value}", timeout=3)
+
+    def action_reverse(self) -> None:
+        store = self.bapp.store
+        store.set_view(sort_reverse=not store.sort_reverse)
+        self.table.refresh_view(None)
+
+    def action_hide_ended(self) -> None:
+        store = self.bapp.store
+        store.set_view(hide_ended=not store.hide_ended)
+        self.table.refresh_view(None)
+        self.update_crumbs()
+        self.flash_bar.flash("ended batches hidden" if store.hide_ended else "showing all batches")
+
+    def action_provider(self, step: int) -> None:
+        store = self.bapp.store
+        names = [None, *[n for n, s in store.providers.items() if s.info.batch_capable]]
+        index = names.index(store.provider_filter) if store.provider_filter in names else 0
+        self.select_provider(names[(index + step) % len(names)])
+
+    def select_provider(self, name: str | None) -> None:
+        self.bapp.store.set_view(provider=name)
+        self.table.refresh_view(None)
+        providers = self.query_one("#providers", ProviderList)
+        option_id = name or ALL_ID
+        for index, option in enumerate(providers.options):
+            if option.id == option_id:
+                providers.highlighted = index
+        self.update_crumbs()
+
+    @on(OptionList.OptionSelected, "#providers")
+    def _provider_selected(self, event: OptionList.OptionSelected) -> None:
+        option_id = event.option.id
+        self.select_provider(None if option_id == ALL_ID else option_id)
+        self.table.focus()
+
+    @on(BatchTable.Selected)
+    def _open_detail(self, event: BatchTable.Selected) -> None:
+        self.bapp.open_detail(event.key)

@@ -1,0 +1,79 @@
+"""The crumb bar: where am I, is the gateway healthy, is this data fresh."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...textsafe import safe_text
+
+
+@dataclass(frozen=True)
+class CrumbState:
+    profile: str
+    url: str
+    health: str | None = None
+    version: str | None = None
+    read_only: bool = False
+    refreshed: str | None = None
+    stale: str | None = None
+    filter: str = ""
+    provider: str | None = None
+    paused: bool = False
+    refresh: float = 5.0
+    hide_ended: bool = False
+    in_flight: int = 0
+
+
+class CrumbBar(Static):
+    """One line, always true: profile, URL, health and version, RO, last refresh, STALE."""
+
+    DEFAULT_CSS = """
+    CrumbBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self._state: CrumbState | None = None
+
+    def show(self, state: CrumbState) -> None:
+        if state == self._state:
+            return  # nothing changed: write nothing to the terminal
+        self._state = state
+        self.update(render_crumbs(state))
+
+
+def render_crumbs(s: CrumbState) -> Text:
+    """Build the line from plain strings (gateway text is never parsed as markup)."""
+    parts: list[tuple[str, str] | str] = [
+        (safe_text(s.profile, 24), "bold"),
+        " ",
+        (safe_text(s.url, 48), "underline"),
+        "  ",
+    ]
+    health = s.health or "?"
+    health_style = "bold green" if health == "ok" else "bold red"
+    parts.append((f"health {safe_text(health, 20)}", health_style))
+    if s.version:
+        parts += [" ", (safe_text(s.version, 32), "dim")]
+    if s.read_only:
+        parts += ["  ", (" RO ", "bold reverse")]
+    if s.provider:
+        parts += ["  ", (f"provider: {safe_text(s.provider, 20)}", "bold")]
+    if s.filter:
+        parts += ["  ", (f"/{safe_text(s.filter, 30)}", "bold")]
+    if s.hide_ended:
+        parts += ["  ", ("ended hidden", "dim")]
+    if s.in_flight:
+        parts += ["  ", (f"{s.in_flight} cancel(s) in flight", "bold yellow")]
+    parts.append("  ")
+    if s.paused:
+        parts.append((" PAUSED ", "bold reverse"))
+        parts.append(" ")
+    refreshed = s.refreshed or "never"
+    parts.append((f"refreshed {refreshed} · every {s.refresh:g}s", "dim"))
+    if s.stale:
+        parts += ["  ", (" STALE ", "bold reverse red"), " ", (safe_text(s.stale, 120), "red")]
+    return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")

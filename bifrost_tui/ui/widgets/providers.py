@@ -1,0 +1,86 @@
+"""Provider list: "All providers" first, counts by state and the listing's completeness per row."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from ...gateway.results import ListingStatus
+from ...store import BatchStore, ProviderStatus
+from ...textsafe import safe_text
+
+ALL_ID = "*all*"
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    return (
+        f"{counts.get('active', 0)} act · {counts.get('canceling', 0)} cnl · "
+        f"{counts.get('ended', 0)} end · {counts.get('failed', 0)} fail"
+    )
+
+
+def provider_prompt(status: ProviderStatus, stale: bool = False) -> Text:
+    info = status.info
+    name = safe_text(info.name, 24)
+    if not info.batch_capable:
+        return Text.assemble(
+            (name, "dim"),
+            ("  no batches\n", "dim"),
+            (f" {safe_text(info.reason or '', 60)}", "dim"),
+        )
+    if status.listing is ListingStatus.ERROR:
+        err = status.error.kind if status.error is not None else "error"
+        badge: tuple[str, str] = (f"  ✗ {err}", "bold red")
+    elif status.listing is ListingStatus.PARTIAL:
+        badge = ("  ⚠ partial", "bold yellow")
+    elif status.listing is ListingStatus.COMPLETE:
+        badge = ("  ✓", "green")
+    else:
+        badge = ("  …", "dim")
+    lines: list[tuple[str, str] | str] = [(name, "bold"), badge, "\n ", _counts_line(status.counts)]
+    if status.listing is ListingStatus.PARTIAL and status.missing:
+        lines += ["\n ", (safe_text(status.missing, 120), "yellow")]
+    elif status.listing is ListingStatus.ERROR and status.error is not None:
+        lines += ["\n ", (safe_text(status.error.message, 120), "red")]
+    return Text.assemble(*lines)
+
+
+def all_prompt(store: BatchStore) -> Text:
+    total = store.totals()
+    return Text.assemble(
+        ("All providers", "bold"), f"  {sum(total.values())}\n ", _counts_line(total)
+    )
+
+
+class ProviderList(OptionList):
+    """Options keyed by provider name; prompts are replaced only when their text changed."""
+
+    DEFAULT_CSS = """
+    ProviderList { width: 34; height: 1fr; border: round $panel; }
+    ProviderList:focus { border: round $accent; }
+    """
+
+    def __init__(self, store: BatchStore, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self._prompts: dict[str, str] = {}
+
+    def sync(self) -> None:
+        wanted = [(ALL_ID, all_prompt(self.store), False)]
+        for name, status in self.store.providers.items():
+            wanted.append((name, provider_prompt(status), not status.info.batch_capable))
+        ids = [w[0] for w in wanted]
+        current_ids = [o.id for o in self.options]
+        if ids != current_ids:
+            highlighted = self.highlighted_option.id if self.highlighted_option else ALL_ID
+            self.set_options(Option(p, id=i, disabled=d) for i, p, d in wanted)
+            self._prompts = {i: p.plain + repr(p.spans) for i, p, _ in wanted}
+            if highlighted in ids:
+                self.highlighted = ids.index(highlighted)
+            return
+        for option_id, prompt, _disabled in wanted:
+            signature = prompt.plain + repr(prompt.spans)
+            if self._prompts.get(option_id) != signature:
+                self._prompts[option_id] = signature
+                self.replace_option_prompt(option_id, prompt)
