@@ -147,7 +147,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         connection = _open_connection(args)
         for warning in connection.warnings:
             print(f"warning: {safe_text(warning)}", file=sys.stderr)
-        return asyncio.run(handlers[args.batches_command](args, connection))
+        try:
+            return asyncio.run(handlers[args.batches_command](args, connection))
+        except GatewayError as exc:  # a last resort: every command reports its own errors
+            return _report_error(exc, getattr(args, "json", False))
     if command == "sim":
         from .sim.cli import run as run_sim
 
@@ -207,7 +210,10 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
         if args.provider:
             providers = [ProviderInfo(name=p, kind=p, batch_capable=True) for p in args.provider]
         else:
-            discovery = await client.discover_providers(conn.providers)
+            try:
+                discovery = await client.discover_providers(conn.providers)
+            except GatewayError as exc:
+                return _report_error(exc, args.json)
             providers = discovery.providers
             if discovery.note:
                 notes.append(discovery.note)

@@ -110,7 +110,6 @@ def open_connection(
     """
     if refresh is not None and refresh < 1:
         raise ConfigError("--refresh must be at least 1 second")
-    from .profiles import ConfigError as ProfileConfigError
     from .profiles import (
         ENV_READ_ONLY,
         NoGatewayChosen,
@@ -118,6 +117,7 @@ def open_connection(
         env_flag,
         resolve_connection,
     )
+    from .profiles import ConfigError as ProfileConfigError
 
     if demo:
         # An unrecognised BIFROST_READ_ONLY value errs on the safe side (read-only).

@@ -59,17 +59,23 @@ def _n(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-def counts_text(counts: RequestCounts | None) -> str:
-    """``1234 proc · 0 ok · 3 err`` with ``?`` where the gateway cannot be trusted."""
+def counts_text(counts: RequestCounts | None, sep: str = " · ") -> str:
+    """``1234 proc · 0 ok · 3 err`` with ``?`` where the gateway cannot be trusted.
+
+    The table passes ``sep=" "`` to keep the column narrow.
+    """
     if counts is None:
         return "—"
-    text = f"{_n(counts.processing)} proc · {_n(counts.succeeded)} ok · {_n(counts.errored)} err"
-    extra = []
+    parts = [
+        f"{_n(counts.processing)} proc",
+        f"{_n(counts.succeeded)} ok",
+        f"{_n(counts.errored)} err",
+    ]
     if counts.canceled:
-        extra.append(f"{counts.canceled} canc")
+        parts.append(f"{counts.canceled} canc")
     if counts.expired:
-        extra.append(f"{counts.expired} exp")
-    return " · ".join([text, *extra])
+        parts.append(f"{counts.expired} exp")
+    return sep.join(parts)
 
 
 def progress_fraction(counts: RequestCounts | None) -> float | None:
@@ -92,13 +98,15 @@ def progress_bar(fraction: float | None, width: int = 10) -> str:
 
 
 def time_column(batch: Batch, now: datetime) -> str:
-    """``expires in 3h`` for a running batch, ``ended 2h ago`` once it ended."""
+    """``in 3h 10m`` (expires) for a running batch, ``2h ago`` (ended) once it ended.
+
+    The column header says EXPIRES/ENDED, so the words stay short; a running batch past its
+    ``expires_at`` says so explicitly.
+    """
     if batch.state.terminal:
-        if batch.ended_at is not None:
-            return f"ended {relative(batch.ended_at, now)}"
-        return "ended"
+        return relative(batch.ended_at, now) if batch.ended_at is not None else "ended"
     if batch.expires_at is not None:
         if batch.expires_at <= now:
-            return f"expired {relative(batch.expires_at, now)}"
-        return f"expires {relative(batch.expires_at, now)}"
+            return f"overdue {duration_text((now - batch.expires_at).total_seconds())}"
+        return relative(batch.expires_at, now)
     return "—"

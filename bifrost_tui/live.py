@@ -83,6 +83,9 @@ class LiveSession:
 
     def _failed(self, error: GatewayError) -> None:
         self.last_error = error
+        if isinstance(error, Unreachable | GatewayTimeout):
+            # The gateway as a whole is not answering: the health badge must not still say ok.
+            self.health = error.kind
 
     # ---- discovery and health ----------------------------------------------------------------
 

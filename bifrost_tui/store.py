@@ -63,6 +63,8 @@ class ProviderStatus:
     error: GatewayError | None = None
     last_ok: datetime | None = None
     counts: Counter[str] = field(default_factory=Counter)
+    #: A listing that was not cut at the first page on purpose has been applied.
+    deep_seen: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,12 @@ class BatchStore:
             status.listing = ListingStatus.ERROR
             return Diff()
         status.error = None
-        status.listing = listing.status
-        status.missing = listing.missing
+        if not (listing.first_page_only and status.listing is not None and status.deep_seen):
+            # A light poll stops at the first page on purpose: it does not undo what the last
+            # deep listing established about completeness.
+            status.listing = listing.status
+            status.missing = listing.missing
+        status.deep_seen = status.deep_seen or listing.deep or not listing.first_page_only
         status.last_ok = now
         added: set[Key] = set()
         changed: set[Key] = set()
@@ -147,7 +153,8 @@ class BatchStore:
                 changed.add(key)
                 self.batches[key] = new
         removed: set[Key] = set()
-        if listing.status is ListingStatus.COMPLETE and listing.deep:
+        if listing.status is ListingStatus.COMPLETE:
+            # A complete listing is the whole truth: what it no longer shows is gone.
             removed = {k for k in self.batches if k[0] == listing.provider and k not in seen}
             for key in removed:
                 del self.batches[key]

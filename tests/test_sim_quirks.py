@@ -79,6 +79,19 @@ class TestAnthropicListFirstPageOnly:
         assert len(alist(world, "gemini", "page_size=50")["data"]) == 12
         assert alist(world, "gemini", "page_size=50")["has_more"] is False
 
+    def test_gemini_cursor_from_the_openai_route_works_as_page_token_on_this_route(self):
+        world = SimWorld(clock_at())
+        ids = [i.replace("batches/", "batches-") for i in many(world, "gemini", 30)]
+        first = call(world, "GET", "/openai/v1/batches", query="provider=gemini&limit=10").json()
+        assert [b["id"] for b in first["data"]] == ids[:10]
+        query = f"page_size=10&page_token={quote(first['next_cursor'], safe='')}"
+        second = alist(world, "gemini", query)
+        assert [b["id"] for b in second["data"]] == ids[10:20]
+        assert set(second) == {"data", "has_more"}  # ...but no cursor for a third page
+        bad = call(world, "GET", LIST, query="page_token=zzz", headers=provider_header("gemini"))
+        assert bad.status == 500
+        assert bad.json()["error"]["message"] == "invalid pagination cursor"
+
     def test_second_batch_key_makes_has_more_true_with_nothing_to_page_to(self):
         keys = [KeyConfig("k1", id="a"), KeyConfig("k2", id="b")]
         world = SimWorld(clock_at(), providers=[ProviderConfig("openai", keys=keys)])

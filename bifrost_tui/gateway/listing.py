@@ -146,7 +146,7 @@ async def list_provider(
         notes = ["first page only (deep listing is off); the gateway says more batches exist"]
         if first_skipped:
             notes.append(_skipped_words(first_skipped))
-        return listing(ListingStatus.PARTIAL, missing="; ".join(notes))
+        return listing(ListingStatus.PARTIAL, missing="; ".join(notes), first_page_only=True)
 
     return await _deep_walk(core, provider, kind, collected, counter, first_skipped, listing)
 

@@ -28,7 +28,10 @@ class ProviderListing:
     error: GatewayError | None = None
     #: HTTP requests this listing cost (the README states the cost of a refresh).
     requests: int = 0
+    #: The OpenAI-format deep walk ran.
     deep: bool = False
+    #: A light listing stopped at the first page on purpose (the gateway said ``has_more``).
+    first_page_only: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -61,13 +61,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require-virtual-key",
         action="store_true",
-        help=f"inference routes need x-bf-vk (value from ${VK_ENV}, default {DEFAULT_VK})",
+        help=f"inference routes need x-bf-vk (the value of ${VK_ENV}, or the documented default)",
     )
     parser.add_argument(
         "--dashboard-auth",
         metavar="USER",
         default=None,
         help=f"turn dashboard auth on for USER (password from ${PASSWORD_ENV})",
+    )
+    parser.add_argument(
+        "--auth-on-inference",
+        action="store_true",
+        help="with --dashboard-auth, guard the batch routes too (disable_auth_on_inference: false)",
     )
     parser.add_argument("--latency", type=float, default=0.0, metavar="S", help="added latency")
     parser.add_argument(
@@ -99,7 +104,11 @@ def run(
     clock = ScaledClock(scale=args.time_scale)
     auth = None
     if args.dashboard_auth:
-        auth = DashboardAuth(args.dashboard_auth, SecretStr(env[PASSWORD_ENV]), on_inference=True)
+        auth = DashboardAuth(
+            args.dashboard_auth,
+            SecretStr(env[PASSWORD_ENV]),
+            on_inference=args.auth_on_inference,
+        )
     world = SimWorld.demo(
         clock,
         seed=args.seed,
@@ -148,6 +157,8 @@ def _check(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
         return "--batches-per-provider must not be negative"
     if args.dashboard_auth and not env.get(PASSWORD_ENV):
         return f"--dashboard-auth needs the password in ${PASSWORD_ENV}"
+    if args.auth_on_inference and not args.dashboard_auth:
+        return "--auth-on-inference needs --dashboard-auth"
     vk = env.get(VK_ENV)
     if args.require_virtual_key and vk and not vk.startswith("sk-bf-"):
         return f"${VK_ENV} must start with sk-bf- (a Bifrost virtual key)"
@@ -168,7 +179,8 @@ def _banner(
         source = f"${VK_ENV}" if env.get(VK_ENV) else f"the default (${VK_ENV} unset)"
         lines.append(f"  virtual key required in x-bf-vk: the value of {source}")
     if args.dashboard_auth:
-        lines.append(f"  dashboard auth on for that user (password from ${PASSWORD_ENV})")
+        scope = "management and batch routes" if args.auth_on_inference else "management routes"
+        lines.append(f"  dashboard auth on ({scope}; password from ${PASSWORD_ENV})")
     if args.latency or args.error_rate:
         lines.append(f"  faults: latency {args.latency:g}s, error rate {args.error_rate:g}")
     if not _is_loopback(args.host):

@@ -204,7 +204,9 @@ def _handle(world: SimWorld, request: SimRequest) -> SimResponse:
 def _scripted_response(fault: ScriptedFault, knobs: list[Faults]) -> SimResponse:
     headers = list(fault.headers.items())
     if not any(k.lower() == "content-type" for k, _ in headers) and fault.body:
-        headers.append(("content-type", JSON if fault.body[:1] in b"{[" else "text/plain"))
+        start = fault.body.lstrip()[:1]
+        kind = JSON if start in (b"{", b"[") else "text/html" if start == b"<" else "text/plain"
+        headers.append(("content-type", kind))
     return _finish(SimResponse(fault.status, headers, fault.body), knobs, corrupt=False)
 
 
@@ -448,7 +450,10 @@ def _resolve(ctx: _Ctx, vk: Any) -> ProviderConfig:
 
 
 def _latency_ms(ctx: _Ctx) -> int:
-    extra = sum(f.latency for f in (ctx.world.faults,) if f) * 1000
+    """The ``extra_fields.latency`` Bifrost reports: a plausible upstream time plus injected
+    latency, seeded by the request's position so a replayed session reports the same figures."""
+    knobs = [ctx.world.faults, _provider_faults(ctx.world, ctx.provider)]
+    extra = sum(f.latency for f in knobs if f is not None) * 1000
     rng = random.Random(f"{ctx.world.seed}:latency:{len(ctx.world.request_log)}")
     return int(extra) + rng.randint(80, 420)
 

@@ -73,7 +73,7 @@ class ProfilesScreen(Screen[None]):
     ProfilesScreen #hint { padding: 1 2; color: $warning; }
     ProfilesScreen #file-error { padding: 1 2; color: $error; }
     ProfilesScreen #profile-list { height: 1fr; margin: 0 1; }
-    ProfilesScreen #path { padding: 0 2; color: $text-muted; }
+    ProfilesScreen #path, ProfilesScreen #keys { padding: 0 2; color: $text-muted; }
     """
 
     def __init__(self, *, first_run: bool = False, store: ProfileStore | None = None) -> None:
@@ -89,6 +89,9 @@ class ProfilesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text("Gateway profiles", style="bold"), id="title")
         yield Static(Text(f"file: {safe_text(str(self.store.path))}"), id="path")
+        yield Static(
+            Text("enter: switch to the highlighted profile (the batch view reloads)"), id="keys"
+        )
         yield Static(Text(FIRST_RUN_HINT), id="hint")
         yield Static("", id="file-error", markup=False)
         yield OptionList(id="profile-list")

@@ -88,19 +88,23 @@ NARROW = 70  # < NARROW: no REQUESTS either
 #: Caps on what is measured and rendered per cell: a 10,000-character id must cost no more than a
 #: normal one. Ids are shown whole up to ID_CAP cells.
 ID_CAP = 100
+#: Request counts in the table: single spaces, so "1234 proc 0 ok 3 err" fits a narrow column.
+TABLE_COUNT_SEP = " "
 PROVIDER_CAP = 24
 STATUS_RAW_CAP = 24
 REQUESTS_CAP = 40
 #: Columns whose content is formatted by us have fixed widths (no O(n) measuring per minute).
 PROGRESS_WIDTH = 15  # 10-cell bar, a space, "100%"
 CREATED_WIDTH = 11  # "23h 59m ago", "12d 23h ago"; rarer longer ones get an ellipsis
-EXPIRES_WIDTH = 18  # "expires in 23h 59m", "ended 12d 23h ago"
-#: Which columns give up width, and down to how many cells, when the line is too narrow: the
-#: request counts first, then the id down to a still-telling prefix, then the time column, then the
-#: id to its minimum. Past that the line is cut at the right edge.
+EXPIRES_WIDTH = 14  # "in 23h 59m", "12d 23h ago", "overdue 2h 5m"
+#: Which columns give up width, and down to how many cells, when the line is too narrow: the id
+#: down to a still-telling prefix (the full id is on the detail screen), then the created time,
+#: then the request counts, then the id further, the time column, status and provider.
+#: Past that the line is cut at the right edge.
 SHRINK_ORDER: tuple[tuple[str, int], ...] = (
-    ("requests", 12),
+    ("id", 20),
     ("created", 9),
+    ("requests", 12),
     ("id", 16),
     ("expires", 12),
     ("id", 12),
@@ -159,7 +163,7 @@ def _text_width(text: str, cap: int) -> int:
 def _requests_width(batch: Batch) -> int:
     counts = batch.request_counts
     # counts_text is ASCII but for "·", which is one cell: len() is its width.
-    return 1 if counts is None else min(len(counts_text(counts)), REQUESTS_CAP)
+    return 1 if counts is None else min(len(counts_text(counts, TABLE_COUNT_SEP)), REQUESTS_CAP)
 
 
 def fit(text: str, width: int) -> str:
@@ -935,7 +939,7 @@ class BatchTable(ScrollView, can_focus=True):
                     text = self._status_text(batch, state)
                     style = status_style
                 case "requests":
-                    text = counts_text(batch.request_counts)
+                    text = counts_text(batch.request_counts, TABLE_COUNT_SEP)
                 case "progress":
                     fraction = progress_fraction(batch.request_counts)
                     text = (

@@ -56,10 +56,13 @@ def render_crumbs(s: CrumbState) -> Text:
     health = s.health or "?"
     health_style = "bold green" if health == "ok" else "bold red"
     parts.append((f"health {safe_text(health, 20)}", health_style))
-    if s.version:
-        parts += [" ", (safe_text(s.version, 32), "dim")]
     if s.read_only:
         parts += ["  ", (" RO ", "bold reverse")]
+    if s.stale:
+        # First after health: on a narrow terminal the error must not be the part that is cut.
+        parts += ["  ", (" STALE ", "bold reverse red"), " ", (safe_text(s.stale, 120), "red")]
+    elif s.version:
+        parts += [" ", (safe_text(s.version, 24), "dim")]
     if s.provider:
         parts += ["  ", (f"provider: {safe_text(s.provider, 20)}", "bold")]
     if s.filter:
@@ -74,6 +77,4 @@ def render_crumbs(s: CrumbState) -> Text:
         parts.append(" ")
     refreshed = s.refreshed or "never"
     parts.append((f"refreshed {refreshed} · every {s.refresh:g}s", "dim"))
-    if s.stale:
-        parts += ["  ", (" STALE ", "bold reverse red"), " ", (safe_text(s.stale, 120), "red")]
     return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ...gateway.errors import GatewayTimeout, Unreachable
 from ...gateway.results import ListingStatus
 from ...store import BatchStore, ProviderStatus
 from ...textsafe import safe_text
@@ -14,9 +15,10 @@ ALL_ID = "*all*"
 
 
 def _counts_line(counts: dict[str, int]) -> str:
+    """Two short lines (the pane is narrow): active and canceling, then ended and failed."""
     return (
-        f"{counts.get('active', 0)} act · {counts.get('canceling', 0)} cnl · "
-        f"{counts.get('ended', 0)} end · {counts.get('failed', 0)} fail"
+        f"{counts.get('active', 0)} active · {counts.get('canceling', 0)} canceling\n "
+        f"{counts.get('ended', 0)} ended · {counts.get('failed', 0)} failed"
     )
 
 
@@ -41,7 +43,13 @@ def provider_prompt(status: ProviderStatus, stale: bool = False) -> Text:
     lines: list[tuple[str, str] | str] = [(name, "bold"), badge, "\n ", _counts_line(status.counts)]
     if status.listing is ListingStatus.PARTIAL and status.missing:
         lines += ["\n ", (safe_text(status.missing, 120), "yellow")]
-    elif status.listing is ListingStatus.ERROR and status.error is not None:
+    elif (
+        status.listing is ListingStatus.ERROR
+        and status.error is not None
+        and not isinstance(status.error, Unreachable | GatewayTimeout)
+    ):
+        # Provider-specific errors are spelled out; "gateway unreachable" is said once, in the
+        # crumb bar, not repeated under every provider.
         lines += ["\n ", (safe_text(status.error.message, 120), "red")]
     return Text.assemble(*lines)
 
@@ -57,7 +65,7 @@ class ProviderList(OptionList):
     """Options keyed by provider name; prompts are replaced only when their text changed."""
 
     DEFAULT_CSS = """
-    ProviderList { width: 34; height: 1fr; border: round $panel; }
+    ProviderList { width: 30; height: 1fr; border: round $panel; }
     ProviderList:focus { border: round $accent; }
     """
 

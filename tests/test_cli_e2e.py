@@ -1,0 +1,225 @@
+"""The CLI end to end: real processes against the simulated gateway served on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.sim import SimWorld, serve
+
+from .ui_fixtures import T0
+
+pytestmark = pytest.mark.slow
+
+VK = "sk-bf-e2e-planted-secret"
+
+
+@pytest.fixture
+def world() -> SimWorld:
+    return SimWorld.demo(ManualClock(T0), seed=11, arrival_interval=None)
+
+
+@pytest.fixture
+def gateway(world: SimWorld) -> Iterator[str]:
+    server = serve(world)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BIFROST", "XDG_"))}
+    clean["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    clean["XDG_STATE_HOME"] = str(tmp_path / "state")
+    return clean
+
+
+def run(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bifrost_tui", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def cancels(world: SimWorld) -> list:
+    return [r for r in world.request_log if r.method == "POST" and r.path.endswith("/cancel")]
+
+
+def test_list_json_envelope_covers_every_batch_provider(gateway, world, env):
+    done = run("batches", "list", "--url", gateway, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["version"] == 1
+    listings = {p["name"]: p for p in payload["providers"]}
+    for name in ("anthropic", "openai", "azure", "bedrock", "gemini"):
+        assert listings[name]["listing"] == "complete"
+    assert listings["groq"]["listing"] == "skipped" and listings["groq"]["error"]
+    ids = {(b["provider"], b["id"]) for b in payload["batches"]}
+    expected = {(b.provider, b.id) for b in world.all_batches() if b.provider != "groq"}
+    assert len(ids) == len(payload["batches"])  # de-duplicated
+    assert len(ids) == len(expected)
+    openai = [b for b in payload["batches"] if b["provider"] == "anthropic"]
+    assert all(b["request_counts"] is None or "succeeded" in b["request_counts"] for b in openai)
+
+
+def test_list_human_table_never_truncates_ids_when_piped(gateway, world, env):
+    done = run("batches", "list", "--url", gateway, "--provider", "bedrock", env=env)
+    assert done.returncode == 0, done.stderr
+    arns = [b.id for b in world.batches("bedrock")]
+    assert arns and all(a.startswith("arn:aws:bedrock:") for a in arns)
+    for arn in arns:
+        assert arn in done.stdout
+    assert "PROVIDER" in done.stdout.splitlines()[0]
+
+
+def test_first_page_only_is_reported_partial(gateway, env):
+    done = run("batches", "list", "--url", gateway, "--first-page", "--json", env=env)
+    payload = json.loads(done.stdout)
+    partial = [p for p in payload["providers"] if p["listing"] == "partial"]
+    assert partial, "demo providers hold more than one page"
+    assert done.returncode == 4
+
+
+def test_show_and_cancel_with_yes(gateway, world, env):
+    batch = next(b for b in world.batches("anthropic") if b.phase.value == "running")
+    shown = run(
+        "batches", "show", batch.id, "--provider", "anthropic", "--json", "--url", gateway, env=env
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["batch"]["state"] == "active"
+    done = run(
+        "batches",
+        "cancel",
+        batch.id,
+        "--provider",
+        "anthropic",
+        "--yes",
+        "--json",
+        "--url",
+        gateway,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["outcome"] == "accepted"
+    assert payload["batch"]["state"] == "canceling"
+    assert payload["batch"]["created_at"]  # re-read, not the partial reply
+    assert len(cancels(world)) == 1
+
+
+def test_cancel_without_terminal_or_yes_refuses_and_sends_nothing(gateway, world, env):
+    batch = next(b for b in world.batches("openai") if b.phase.value == "running")
+    done = run(
+        "batches", "cancel", batch.id, "--provider", "openai", "--url", gateway, env=env, stdin=""
+    )
+    assert done.returncode == 2
+    assert "--yes" in done.stderr
+    assert cancels(world) == []
+
+
+def test_cancel_through_read_only_profile_exits_5_and_sends_nothing(gateway, world, env):
+    added = run("profiles", "add", "prod", "--url", gateway, "--read-only", env=env)
+    assert added.returncode == 0, added.stderr
+    batch = next(b for b in world.batches("openai") if b.phase.value == "running")
+    done = run(
+        "batches", "cancel", batch.id, "--provider", "openai", "--yes", "--profile", "prod", env=env
+    )
+    assert done.returncode == 5
+    assert "read-only" in done.stderr
+    assert cancels(world) == []
+    # --read-only tightens a writable connection the same way.
+    done = run(
+        "batches",
+        "cancel",
+        batch.id,
+        "--provider",
+        "openai",
+        "--yes",
+        "--url",
+        gateway,
+        "--read-only",
+        env=env,
+    )
+    assert done.returncode == 5 and cancels(world) == []
+
+
+def test_cancel_of_ended_batch_is_refused_locally(gateway, world, env):
+    batch = next(b for b in world.batches("anthropic") if b.phase.value == "completed")
+    done = run(
+        "batches", "cancel", batch.id, "--provider", "anthropic", "--yes", "--url", gateway, env=env
+    )
+    assert done.returncode == 5
+    assert "only active batches" in done.stderr
+    assert cancels(world) == []
+
+
+def test_unknown_batch_exits_1_with_gateway_message(gateway, env):
+    done = run("batches", "show", "batch_nope", "--provider", "openai", "--url", gateway, env=env)
+    assert done.returncode == 1
+    assert "not found" in done.stderr
+
+
+def test_unreachable_gateway_exits_3(env):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = run("batches", "list", "--url", f"http://127.0.0.1:{port}", env=env)
+    assert done.returncode == 3
+    assert "unreachable" in done.stderr
+
+
+def test_required_virtual_key_comes_from_environment_and_never_shows(env):
+    clock = ManualClock(T0)
+    world = SimWorld.demo(
+        clock, seed=3, arrival_interval=None, require_virtual_key=True, virtual_keys=[VK]
+    )
+    server = serve(world)
+    try:
+        refused = run("batches", "list", "--url", server.url, "--provider", "openai", env=env)
+        assert refused.returncode == 1
+        assert "auth refused" in refused.stderr
+        env["BIFROST_VK"] = VK
+        ok = run("batches", "list", "--url", server.url, "--provider", "openai", "--json", env=env)
+        assert ok.returncode == 0, ok.stderr
+        for output in (refused.stdout, refused.stderr, ok.stdout, ok.stderr):
+            assert VK not in output
+    finally:
+        server.stop()
+
+
+def test_hostile_ids_are_escaped_in_human_output(gateway, world, env):
+    world.add_batch("anthropic", id="evil\x1b]52;c;aGk=\x07\x1b[31m", status="in_progress", total=3)
+    done = run("batches", "list", "--url", gateway, "--provider", "anthropic", env=env)
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert "evil\\x1b]52;c;aGk=\\x07\\x1b[31m" in done.stdout
+
+
+def test_demo_list_runs_without_any_gateway(env):
+    done = run("batches", "list", "--demo", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["batches"]) > 20
+
+
+def test_cli_path_never_imports_textual(env):
+    code = (
+        "import sys; from bifrost_tui.cli import main; rc = main(['batches','list','--demo','--json']);"
+        "assert 'textual' not in sys.modules, 'textual imported'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
