@@ -19,12 +19,12 @@ sim: $(STAMP)
 	$(BIN)/bifrost-tui sim
 
 test: $(STAMP)
-	$(BIN)/ruff check bifrost_tui tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bifrost_tui tests bench
-	$(BIN)/ruff format --check bifrost_tui tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

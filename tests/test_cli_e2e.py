@@ -216,10 +216,44 @@ def test_demo_list_runs_without_any_gateway(env):
 
 def test_cli_path_never_imports_textual(env):
     code = (
-        "import sys; from bifrost_tui.cli import main; rc = main(['batches','list','--demo','--json']);"
+        "import sys; from bifrost_tui.cli import main;"
+        "rc = main(['batches','list','--demo','--json']);"
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_sim_command_serves_on_a_free_loopback_port_and_stops_on_ctrl_c(env):
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bifrost_tui", "sim", "--seed", "3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = ""
+        url = None
+        while url is None:
+            line = proc.stdout.readline()
+            assert line, f"sim exited early: {proc.stderr.read()}"
+            banner += line
+            for word in line.split():
+                if word.startswith("http://127.0.0.1:"):
+                    url = word.rstrip(".,")
+        assert "simulat" in banner.lower()
+        assert not url.endswith(":8080")
+        listed = run("batches", "list", "--url", url, "--json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout)["batches"]
+        version = run("profiles", "test", "--help", env=env)
+        assert version.returncode == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+    assert code in (0, 130)

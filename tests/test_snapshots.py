@@ -11,7 +11,7 @@ from .scenes import SCENES, Scene
 
 
 @pytest.fixture(autouse=True)
-def _fixed_profiles_dir(profiles_dir):  # noqa: PT004 - the fixture only sets the environment
+def _fixed_profiles_dir(profiles_dir):
     """Profiles live in a fixed path so the profiles screen renders the same everywhere."""
 
 

@@ -351,3 +351,16 @@ async def test_minute_tick_updates_relative_times_only_when_minutes_change():
         assert table.header_text == before  # the header does not move with time
         # the filter input is untouched by ticking
         assert app.main_screen.query_one("#filter", Input).value == ""
+
+
+async def test_no_color_keeps_states_readable_from_text(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # read in App.__init__
+    rig = make_rig()
+    async with rig.app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        table = rig.app.main_screen.query_one(BatchTable)
+        lines = [table.render_line(y).text for y in range(table.size.height)]
+        text = "\n".join(lines)
+        assert "ACTIVE" in text and "CANCELING" in text
+        # At 80 columns the provider list steps aside for the table.
+        assert rig.app.main_screen.query_one("#providers").region.width == 0

@@ -123,6 +123,10 @@ class ProfilesScreen(Screen[None]):
             )
             for name, p in self.loaded.profiles.items()
         )
+        if options.option_count:
+            # Highlight the current profile (else the first): enter, e and x act on it.
+            names = list(self.loaded.profiles)
+            options.highlighted = names.index(current) if current in names else 0
 
     def _selected(self) -> str | None:
         options = self.query_one("#profile-list", OptionList)
@@ -271,7 +275,7 @@ class ProfileForm(ModalScreen[str | None]):
                 "note": "Note",
             }
             for field in FORM_FIELDS:
-                yield Label(labels[field], classes="field")
+                yield Label(labels[field], classes="field", markup=False)
                 yield Input(
                     value=values[field], id=f"f-{field}", disabled=bool(p and field == "name")
                 )
