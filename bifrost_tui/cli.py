@@ -95,12 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.add_argument("--provider", required=True, metavar="P")
     p_show.add_argument("--json", action="store_true")
 
-    p_cancel = bsub.add_parser("cancel", help="cancel one batch")
+    p_cancel = bsub.add_parser(
+        "cancel", help="cancel one batch, several ids, or every active batch that matches"
+    )
     _connection_flags(p_cancel, suppress=True)
-    p_cancel.add_argument("batch_id", metavar="ID")
-    p_cancel.add_argument("--provider", required=True, metavar="P")
-    p_cancel.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p_cancel.add_argument("--json", action="store_true")
+    from .cli_cancel import add_cancel_arguments
+
+    add_cancel_arguments(p_cancel)
 
     from .cli_profiles import add_profile_commands
 
@@ -142,7 +143,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         handlers: dict[str, Callable[[argparse.Namespace, Connection], Any]] = {
             "list": cmd_list,
             "show": cmd_show,
-            "cancel": cmd_cancel,
+            "cancel": _cmd_cancel,
         }
         connection = _open_connection(args)
         for warning in connection.warnings:
@@ -160,6 +161,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_profiles(args) if command == "profiles" else run_paths(args)
     raise UsageError(f"unknown command {command!r}")
+
+
+async def _cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
+    from .cli_cancel import cmd_cancel
+
+    return await cmd_cancel(args, conn)
 
 
 def _open_connection(args: argparse.Namespace) -> Connection:
@@ -331,49 +338,6 @@ def _print_batch_detail(batch: Batch, now: Any, out: TextIO) -> None:
 
 
 # --------------------------------------------------------------------------- batches cancel
-
-
-async def cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
-    if conn.read_only:
-        why = "the profile is read-only" if conn.profile_read_only else "--read-only is set"
-        return _refuse_locally(f"not cancelling: {why}", args.json)
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if not args.yes and not interactive:
-        print(
-            "bifrost-tui: refusing to cancel without a terminal to confirm on; pass --yes",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    async with conn.client() as client:
-        try:
-            before = await client.get_batch(args.provider, args.batch_id)
-        except GatewayError as exc:
-            return _report_error(exc, args.json)
-        if not before.cancellable:
-            return _refuse_locally(
-                f"not cancelling: batch is {before.processing_status or 'of unknown status'} "
-                f"({STATE_LABELS[before.state]}); only active batches can be cancelled",
-                args.json,
-                batch=before,
-            )
-        if not args.yes:
-            now = conn.clock.now()
-            print(
-                f"Cancel batch {safe_text(before.id)} on {safe_text(before.provider)} via "
-                f"{safe_text(conn.display_url)}?\n"
-                f"  status {safe_text(before.processing_status)}, "
-                f"requests {counts_text(before.request_counts)}, "
-                f"created {relative(before.created_at, now)}"
-            )
-            answer = input("Type 'yes' to cancel [no]: ").strip().lower()
-            if answer not in ("y", "yes"):
-                print("not cancelled")
-                return EXIT_LOCAL_REFUSAL
-        try:
-            result = await client.cancel_batch(args.provider, args.batch_id)
-        except GatewayError as exc:
-            return _report_error(exc, args.json)
-    return _report_cancel(result, args.json)
 
 
 def _report_cancel(result: CancelResult, as_json: bool) -> int:

@@ -37,6 +37,8 @@ class Connection:
     providers: list[str] | None = None
     accent: str | None = None
     confirm: str = "simple"
+    #: Cancels in flight at once during a bulk cancel.
+    bulk_concurrency: int = 8
     warnings: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=SystemClock)
     transport: httpx.AsyncBaseTransport | None = None
@@ -150,6 +152,7 @@ def open_connection(
         providers=list(resolved.providers) if resolved.providers is not None else None,
         accent=resolved.accent,
         confirm=resolved.confirm,
+        bulk_concurrency=resolved.bulk_concurrency,
         warnings=list(resolved.warnings),
         profile=resolved,
     )

@@ -23,7 +23,7 @@ from .clock import Clock
 from .gateway.client import GatewayClient
 from .gateway.errors import AuthRefused, GatewayError, GatewayTimeout, Unreachable
 from .gateway.models import Batch, ProviderInfo
-from .gateway.results import CancelOutcome, CancelResult, ListingStatus
+from .gateway.results import CancelResult, ListingStatus
 from .store import BatchStore, Diff, Key
 
 MAX_ACTIVE_REREADS = 20
@@ -171,11 +171,8 @@ class LiveSession:
     async def cancel(self, key: Key) -> CancelResult:
         """Send one cancel (never retried), fold what came back into the store, start watching."""
         provider, batch_id = key
-        try:
-            result = await self.client.cancel_batch(provider, batch_id, kind=self._kind(provider))
-        except (Unreachable, GatewayTimeout) as exc:
-            # The request never left: nothing happened, and the operator is told so.
-            return CancelResult(provider, batch_id, CancelOutcome.REFUSED, error=exc)
+        # Raises Unreachable when the request never left (nothing happened): the caller says so.
+        result = await self.client.cancel_batch(provider, batch_id, kind=self._kind(provider))
         if result.reply is not None:
             self.store.apply_batch(result.reply)
         if result.batch is not None:

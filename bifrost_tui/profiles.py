@@ -299,7 +299,7 @@ class Profile(BaseModel):
     allow_insecure_http: bool = False
     canceling_stuck_minutes: int = Field(default=30, ge=1, le=100_000)
     finalizing_stuck_minutes: int = Field(default=60, ge=1, le=100_000)
-    bulk_concurrency: int = Field(default=4, ge=1, le=32)
+    bulk_concurrency: int = Field(default=8, ge=1, le=32)
 
     @model_validator(mode="before")
     @classmethod
@@ -1078,7 +1078,7 @@ class ResolvedConnection:
     allow_insecure_http: bool = False
     canceling_stuck_minutes: int = 30
     finalizing_stuck_minutes: int = 60
-    bulk_concurrency: int = 4
+    bulk_concurrency: int = 8
     warnings: tuple[str, ...] = ()
 
     def client_config(self) -> ClientConfig:

@@ -16,6 +16,13 @@ settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """The audit log and exports of a test never land in the real user's state directory."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(autouse=True)
 def _clean_console_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Variables that change what the console renders (or which gateway it reaches) are unset."""
     for name in (

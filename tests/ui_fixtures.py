@@ -34,6 +34,7 @@ def make_rig(
     profile: str | None = "staging",
     seed: int = 7,
     world: SimWorld | None = None,
+    sleep: Any = None,
     **world_opts: Any,
 ) -> Rig:
     clock = ManualClock(T0)
@@ -46,7 +47,7 @@ def make_rig(
         read_only=read_only,
         profile_read_only=read_only,
         clock=clock,
-        transport=SimTransport(world, sleep=no_sleep),
+        transport=SimTransport(world, sleep=sleep or no_sleep),
         world=world,
     )
     return Rig(BifrostApp(connection, clock=clock, live_updates=False), world, clock)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,17 +14,28 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
+from ..bulk import (
+    BulkSummary,
+    ItemOutcome,
+    ItemResult,
+    confirm_word,
+    needs_typed_confirmation,
+    run_bulk,
+)
 from ..clock import Clock
 from ..connection import Connection
 from ..formatting import STATE_LABELS, counts_text
-from ..gateway.results import CancelOutcome, CancelResult
+from ..gateway.errors import GatewayError
+from ..gateway.results import CancelOutcome, CancelResult, ListingStatus
 from ..live import LiveSession, PollResult, describe_error
 from ..store import BatchStore, Diff, Key
 from ..textsafe import safe_text
+from .screens.bulk import BulkConfirmScreen, BulkSummaryScreen
 from .screens.confirm import ConfirmScreen, cancel_body
 from .screens.detail import DetailScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
+from .widgets.bulk_bar import BulkBar
 from .widgets.crumbs import CrumbState
 
 if TYPE_CHECKING:
@@ -68,6 +80,8 @@ class BifrostApp(App[int]):
         self._deep_pending = False
         self._light_polls = 0
         self.main_screen: MainScreen | None = None
+        self._bulk: BulkSummary | None = None
+        self._bulk_stop = False
 
     # ---- properties ------------------------------------------------------------------------
 
@@ -291,16 +305,26 @@ class BifrostApp(App[int]):
             return
         await self.do_cancel(key)
 
-    async def do_cancel(self, key: Key) -> CancelResult:
+    async def do_cancel(self, key: Key) -> CancelResult | None:
         """Send the cancel and show its truth. Tests await this directly after confirming."""
         assert self.session is not None
         self.in_flight.add(key)
         self.update_crumbs()
         self.flash(f"cancelling {key[1]} on {key[0]}…")
+        before = self.store.batches.get(key)
+        state_before = before.state if before else None
+        audit = self._audit_hook(bulk=False)
         try:
             result = await self.session.cancel(key)
+        except GatewayError as exc:
+            # The request never left the machine: nothing happened to the batch.
+            audit(ItemResult(key, ItemOutcome.NOT_SENT, state_before, reason=exc.describe()))
+            self.flash(f"cancel NOT sent: {describe_error(exc)}", "error", timeout=None)
+            return None
         finally:
             self.in_flight.discard(key)
+            self.update_crumbs()
+        audit(ItemResult(key, result.outcome.value, state_before, result=result))
         self.data_changed(None)
         self._report_cancel(result)
         self._arm_watch()
@@ -354,6 +378,128 @@ class BifrostApp(App[int]):
             )
             self.bell()
         return result
+
+    # ---- bulk cancel -----------------------------------------------------------------------
+
+    @property
+    def bulk_running(self) -> bool:
+        return self._bulk is not None
+
+    def request_bulk_cancel(self, keys: list[Key]) -> None:
+        """``C``: the tagged set, confirmed (typed when large; acknowledged when partial)."""
+        if self.read_only:
+            self.flash("read-only: this console will not cancel through this profile", "warning")
+            return
+        if self.bulk_running:
+            self.flash("a bulk cancel is already running (escape stops it)", "warning")
+            return
+        if not keys:
+            self.flash(
+                "nothing tagged: space tags the batch under the cursor, a tags all", "warning"
+            )
+            return
+        self._confirm_bulk(keys)
+
+    def partial_listings(self) -> list[str]:
+        """Providers whose listing is not complete, in words (the bulk dialog shows them)."""
+        lines = []
+        for name, status in self.store.providers.items():
+            if not status.info.batch_capable or status.listing is ListingStatus.COMPLETE:
+                continue
+            if status.listing is ListingStatus.ERROR and status.error is not None:
+                lines.append(f"{name}: listing failed: {status.error.describe()}")
+            else:
+                lines.append(f"{name}: {status.missing or 'listing incomplete'}")
+        return lines
+
+    @work(group="bulk-confirm")
+    async def _confirm_bulk(self, keys: list[Key]) -> None:
+        batches = [self.store.batches[k] for k in keys if k in self.store.batches]
+        typed = None
+        if needs_typed_confirmation(len(batches), self.connection.confirm):
+            typed = confirm_word(self.connection.profile_name, self.connection.display_url)
+        confirmed = await self.push_screen_wait(
+            BulkConfirmScreen(batches, partial=self.partial_listings(), typed_word=typed)
+        )
+        if not confirmed:
+            self.flash("bulk cancel aborted: nothing sent")
+            return
+        self.run_bulk_worker([b.key for b in batches])
+
+    @work(group="cancel")
+    async def run_bulk_worker(self, keys: list[Key]) -> None:
+        await self.do_bulk_cancel(keys)
+
+    def stop_bulk(self) -> None:
+        if self._bulk is not None:
+            self._bulk_stop = True
+            self._bulk_bar().show_progress(self._bulk, stopping=True)
+
+    def _bulk_bar(self) -> BulkBar:
+        assert self.main_screen is not None
+        return self.main_screen.query_one("#bulk", BulkBar)
+
+    async def do_bulk_cancel(self, keys: list[Key]) -> BulkSummary:
+        """Cancel ``keys`` concurrently (bounded), each result on its row as it lands."""
+        assert self.session is not None
+        session = self.session
+        summary = BulkSummary(total=len(keys))
+        self._bulk = summary
+        self._bulk_stop = False
+        self.in_flight |= set(keys)
+        audit = self._audit_hook(bulk=True)
+        bar = self._bulk_bar()
+        bar.show_progress(summary)
+
+        def landed(item: ItemResult) -> None:
+            summary.items.append(item)
+            self.in_flight.discard(item.key)
+            audit(item)
+            if item.outcome != ItemOutcome.NOT_SENT and self.main_screen is not None:
+                self.main_screen.table.tags.discard(item.key)
+            self.data_changed(Diff(changed=frozenset({item.key})))
+            bar.show_progress(summary, stopping=self._bulk_stop)
+
+        try:
+            result = await run_bulk(
+                keys,
+                cancel=session.cancel,
+                current=self.store.batches.get,
+                concurrency=self.connection.bulk_concurrency,
+                on_result=landed,
+                should_stop=lambda: self._bulk_stop,
+            )
+        finally:
+            self.in_flight -= set(keys)
+            self._bulk = None
+            bar.hide()
+        summary.interrupted = result.interrupted
+        self.data_changed(None)
+        self.flash(f"bulk cancel: {summary.words()}", "warning" if summary.troubled else "success")
+        self._arm_watch()
+        self.push_screen(BulkSummaryScreen(summary))
+        return summary
+
+    # ---- audit -----------------------------------------------------------------------------
+
+    def _audit_hook(self, *, bulk: bool) -> Callable[[ItemResult], None]:
+        """One audit line per outcome; a failed write is shown, never blocks the cancel."""
+        from ..auditing import AuditWriteError, audit_item
+
+        bulk_id = uuid.uuid4().hex[:12] if bulk else None
+        warned = False
+
+        def record(item: ItemResult) -> None:
+            nonlocal warned
+            try:
+                audit_item(self.connection, item, source="console", bulk_id=bulk_id)
+            except AuditWriteError as exc:
+                if not warned:
+                    warned = True
+                    self.flash(f"audit log NOT written: {exc}", "error", timeout=None)
+                    self.notify(f"audit log NOT written: {exc}", severity="error", markup=False)
+
+        return record
 
     # ---- quitting --------------------------------------------------------------------------
 

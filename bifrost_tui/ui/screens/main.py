@@ -13,6 +13,7 @@ from textual.widgets import Footer, Input, OptionList
 
 from ...store import SORT_CYCLE, Diff
 from ..widgets.batch_table import BatchTable
+from ..widgets.bulk_bar import BulkBar
 from ..widgets.crumbs import CrumbBar
 from ..widgets.flash import FlashBar
 from ..widgets.providers import ALL_ID, ProviderList
@@ -27,6 +28,10 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("c", "cancel", "Cancel", id="cancel-batch"),
+        Binding("space", "tag", "Tag", id="tag"),
+        Binding("a", "tag_all", "Tag all", show=False, id="tag-all"),
+        Binding("C", "bulk_cancel", "Cancel tagged", id="bulk-cancel"),
+        Binding("escape", "stop_bulk", "Stop bulk", show=False, id="stop-bulk"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("s", "sort", "Sort", id="sort"),
         Binding("S", "reverse", "Reverse", show=False, id="reverse"),
@@ -57,6 +62,7 @@ class MainScreen(Screen[None]):
             yield ProviderList(app.store, id="providers")
             yield BatchTable(app.store, app.clock, id="table")
         yield Input(placeholder="filter: id, status or provider", id="filter", compact=True)
+        yield BulkBar(id="bulk")
         yield FlashBar(id="flash")
         yield Footer(compact=True)
 
@@ -89,9 +95,37 @@ class MainScreen(Screen[None]):
     # ---- actions -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel" and self.bapp.read_only:
+        if action in ("cancel", "tag", "tag_all", "bulk_cancel") and self.bapp.read_only:
             return False  # hidden from the footer and blocked: a read-only console never cancels
+        if action == "stop_bulk":
+            return self.bapp.bulk_running
         return True
+
+    def action_tag(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            return
+        tagged = self.table.toggle_tag(key)
+        self.table.move_cursor(self.table.cursor_row + 1)  # like htop: tag and move on
+        self.flash_bar.flash(f"{len(self.table.tags)} tagged" if tagged else "untagged", timeout=3)
+
+    def action_tag_all(self) -> None:
+        """Tag every cancellable batch matching the current filter."""
+        store = self.bapp.store
+        keys = {k for k in store.view() if store.batches[k].cancellable}
+        self.table.tags |= keys
+        self.table.refresh_view(None)
+        self.flash_bar.flash(
+            f"{len(keys)} cancellable batch(es) tagged ({len(self.table.tags)} in all); "
+            "C cancels them",
+            timeout=5,
+        )
+
+    def action_bulk_cancel(self) -> None:
+        self.bapp.request_bulk_cancel(sorted(self.table.tags))
+
+    def action_stop_bulk(self) -> None:
+        self.bapp.stop_bulk()
 
     def action_cancel(self) -> None:
         key = self.table.cursor_key

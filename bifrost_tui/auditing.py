@@ -1,0 +1,79 @@
+"""Glue between a cancel's outcome and the audit log: one line per attempt, secrets redacted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .audit import AuditEntry, AuditLog, AuditWriteError, clean_gateway_url
+
+if TYPE_CHECKING:
+    from .bulk import ItemResult
+    from .connection import Connection
+
+__all__ = ["AuditWriteError", "audit_item", "redactor"]
+
+
+def secret_values(conn: Connection) -> list[str]:
+    """Every secret this connection sends, to scrub from anything the gateway echoes back."""
+    config = conn.client_config
+    if config is None:
+        return []
+    values = [config.virtual_key, config.dashboard_password, *config.extra_headers.values()]
+    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def redactor(conn: Connection) -> Callable[[str], str]:
+    secrets = sorted(secret_values(conn), key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    return redact
+
+
+def audit_item(
+    conn: Connection,
+    item: ItemResult,
+    *,
+    source: str,
+    bulk_id: str | None = None,
+    log: AuditLog | None = None,
+) -> None:
+    """Append the line for one outcome. Raises ``AuditWriteError``; the caller shows it.
+
+    The embedded demo is not audited: its gateway is a simulator in this process, and its lines
+    would only blur the record of real incidents.
+    """
+    if conn.demo:
+        return
+    log = log or AuditLog(redact=redactor(conn))
+    state_after = None
+    if item.result is not None:
+        entry = log.entry_for(
+            item.result,
+            profile=conn.profile_name,
+            gateway=conn.display_url,
+            state_before=item.state_before,
+            source=source,
+            bulk_id=bulk_id,
+        )
+    else:
+        entry = AuditEntry(
+            time=log.clock.now(),
+            user=log.user,
+            host=log.host,
+            profile=conn.profile_name,
+            gateway=clean_gateway_url(conn.display_url),
+            provider=item.key[0],
+            batch_id=item.key[1],
+            state_before=item.state_before,
+            state_after=state_after,
+            outcome=item.outcome,
+            reason=item.reason,
+            source=source,
+            bulk_id=bulk_id,
+        )
+    log.record(entry)

@@ -1,0 +1,154 @@
+"""Bulk cancel dialogs: the confirmation (typed when large, explicit when listings are partial)
+and the summary of what was refused and why."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Static
+
+from ...bulk import BulkSummary
+from ...gateway.models import Batch
+from ...textsafe import safe_text
+
+SHOW_FIRST = 10
+
+
+def bulk_body(batches: Sequence[Batch], partial: Sequence[str]) -> Text:
+    per = Counter(b.provider for b in batches)
+    text = Text()
+    text.append(f"{len(batches)} batch(es) will be asked to cancel:\n", style="bold")
+    for provider, n in sorted(per.items()):
+        text.append(f"  {n:>5}  on {safe_text(provider, 30)}\n")
+    text.append("\nFirst ids:\n", style="dim")
+    for batch in batches[:SHOW_FIRST]:
+        text.append(f"  {safe_text(batch.provider, 12):<12} {safe_text(batch.id, 80)}\n")
+    if len(batches) > SHOW_FIRST:
+        text.append(f"  … and {len(batches) - SHOW_FIRST} more\n", style="dim")
+    if partial:
+        text.append("\nThe selection may be incomplete:\n", style="bold yellow")
+        for line in partial:
+            text.append(f"  ⚠ {safe_text(line, 160)}\n", style="yellow")
+    return text
+
+
+class BulkConfirmScreen(ModalScreen[bool]):
+    """Yes stays disabled until every required confirmation is given; focus starts on No."""
+
+    DEFAULT_CSS = """
+    BulkConfirmScreen { align: center middle; }
+    BulkConfirmScreen > Vertical {
+        width: 90; max-width: 98%; height: auto; max-height: 95%;
+        border: thick $error; background: $surface; padding: 1 2;
+    }
+    BulkConfirmScreen #bulk-body { height: auto; max-height: 24; }
+    BulkConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    BulkConfirmScreen Button { margin-left: 2; }
+    """
+    BINDINGS = [Binding("escape", "answer(False)", "No")]
+
+    def __init__(
+        self, batches: Sequence[Batch], *, partial: Sequence[str], typed_word: str | None
+    ) -> None:
+        super().__init__()
+        self.batches = list(batches)
+        self.partial = list(partial)
+        self.typed_word = typed_word
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Cancel the tagged batches?", style="bold"))
+            with VerticalScroll(id="bulk-body"):
+                yield Static(bulk_body(self.batches, self.partial), markup=False)
+            if self.partial:
+                yield Checkbox("I understand some matching batches may be missing", id="ack")
+            if self.typed_word is not None:
+                yield Static(
+                    Text(f"Type {safe_text(self.typed_word, 60)!r} to confirm:"), id="typed-hint"
+                )
+                yield Input(id="typed", placeholder=safe_text(self.typed_word, 60))
+            with Horizontal():
+                yield Button("No (esc)", id="no", variant="primary")
+                yield Button(f"Cancel {len(self.batches)} batch(es)", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+        self._update()
+
+    def ready(self) -> bool:
+        if self.partial and not self.query_one("#ack", Checkbox).value:
+            return False
+        if self.typed_word is not None:
+            return self.query_one("#typed", Input).value.strip() == self.typed_word
+        return True
+
+    def _update(self) -> None:
+        self.query_one("#yes", Button).disabled = not self.ready()
+
+    @on(Checkbox.Changed)
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self._update()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        if self.ready():
+            self.dismiss(True)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes" and self.ready())
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value and self.ready())
+
+
+def summary_text(summary: BulkSummary) -> Text:
+    text = Text()
+    text.append(summary.words() + "\n", style="bold")
+    if summary.interrupted:
+        text.append("Interrupted: batches not yet sent were left alone.\n", style="yellow")
+    troubled = summary.troubled
+    if troubled:
+        text.append("\nNeeds a look:\n", style="bold")
+        for item in troubled:
+            text.append(f"  {item.outcome:<8} ", style="bold red")
+            text.append(f"{safe_text(item.key[0], 12)} {safe_text(item.key[1], 80)}\n")
+            if item.message:
+                text.append(f"           {safe_text(item.message, 200)}\n", style="dim")
+    else:
+        text.append("\nNothing was refused.\n", style="green")
+    return text
+
+
+class BulkSummaryScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    BulkSummaryScreen { align: center middle; }
+    BulkSummaryScreen > VerticalScroll {
+        width: 100; max-width: 98%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("enter", "close", "Close", show=False),
+    ]
+
+    def __init__(self, summary: BulkSummary) -> None:
+        super().__init__()
+        self.summary = summary
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("Bulk cancel finished", style="bold"))
+            yield Static(summary_text(self.summary), id="summary", markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
