@@ -667,7 +667,9 @@ def parse_duration(text: str) -> timedelta:
         match = _DURATION_PART.match(raw, pos)
         if match is None:
             if raw[pos:].strip().isdigit():
-                raise ValueError(f"duration '{shown}' has no unit: {_DURATION_HELP}")
+                raise ValueError(
+                    f"invalid duration '{shown}': a number without a unit; {_DURATION_HELP}"
+                )
             raise ValueError(f"invalid duration '{shown}': {_DURATION_HELP}")
         number, unit = match.groups()
         if unit not in _DURATION_UNITS:

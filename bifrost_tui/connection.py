@@ -39,6 +39,9 @@ class Connection:
     confirm: str = "simple"
     #: Cancels in flight at once during a bulk cancel.
     bulk_concurrency: int = 8
+    #: Minutes before a canceling / finalizing batch is flagged as stuck.
+    canceling_stuck_minutes: int = 30
+    finalizing_stuck_minutes: int = 60
     warnings: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=SystemClock)
     transport: httpx.AsyncBaseTransport | None = None
@@ -153,6 +156,8 @@ def open_connection(
         accent=resolved.accent,
         confirm=resolved.confirm,
         bulk_concurrency=resolved.bulk_concurrency,
+        canceling_stuck_minutes=resolved.canceling_stuck_minutes,
+        finalizing_stuck_minutes=resolved.finalizing_stuck_minutes,
         warnings=list(resolved.warnings),
         profile=resolved,
     )

@@ -25,6 +25,7 @@ from .gateway.errors import AuthRefused, GatewayError, GatewayTimeout, Unreachab
 from .gateway.models import Batch, ProviderInfo
 from .gateway.results import CancelResult, ListingStatus
 from .store import BatchStore, Diff, Key
+from .stuck import Finding, PhaseKey, Thresholds, findings, forget_phases, note_phases
 
 MAX_ACTIVE_REREADS = 20
 WATCH_FIRST_DELAY = 1.0
@@ -60,6 +61,7 @@ class LiveSession:
         clock: Clock,
         *,
         fallback_providers: Iterable[str] | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -73,6 +75,43 @@ class LiveSession:
         self.discovered = False
         self.watches: dict[Key, Watch] = {}
         self.polls = 0
+        self.thresholds = thresholds or Thresholds()
+        #: When each batch was first seen canceling / finalizing (the gateway may not say).
+        self.first_seen: dict[PhaseKey, datetime] = {}
+        #: Stuck and suspicious findings, only for batches that have some.
+        self.flags: dict[Key, list[Finding]] = {}
+
+    # ---- stuck and suspicious batches -----------------------------------------------------------
+
+    def update_flags(self, diff: Diff | None = None) -> None:
+        """Re-judge the batches in ``diff`` (all of them when ``None``: once a minute, since the
+        rules are about time passing)."""
+        now = self.clock.now()
+        batches = self.store.batches
+        if diff is None:
+            keys: Iterable[Key] = list(batches)
+            self.flags.clear()
+        else:
+            for key in diff.removed:
+                self.flags.pop(key, None)
+                forget_phases(self.first_seen, key)
+            keys = diff.added | diff.changed
+        for key in keys:
+            batch = batches.get(key)
+            if batch is None:
+                continue
+            note_phases(self.first_seen, batch, now)
+            found = findings(batch, now, self.thresholds, first_seen=self.first_seen)
+            if found:
+                self.flags[key] = found
+            else:
+                self.flags.pop(key, None)
+
+    def flagged_per_provider(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for provider, _ in self.flags:
+            counts[provider] = counts.get(provider, 0) + 1
+        return counts
 
     # ---- status -------------------------------------------------------------------------------
 
@@ -130,15 +169,15 @@ class LiveSession:
         errors = [x.error for x in listings if x.status is ListingStatus.ERROR and x.error]
         if listings and len(errors) == len(listings):
             self._failed(errors[0])
+            self.update_flags(diff)
             return PollResult(diff=diff, error=errors[0])
         if not deep:
             seen = {b.key for x in listings for b in x.batches}
             diff = diff | await self._reread_active(exclude=seen)
         self.last_ok = now
         self.last_error = errors[0] if errors else None
-        if errors:
-            return PollResult(diff=diff, error=errors[0])
-        return PollResult(diff=diff)
+        self.update_flags(diff)
+        return PollResult(diff=diff, error=errors[0] if errors else None)
 
     async def _reread_active(self, exclude: set[Key]) -> Diff:
         """Known active batches that the first pages did not cover: re-read a bounded number."""
@@ -173,10 +212,12 @@ class LiveSession:
         provider, batch_id = key
         # Raises Unreachable when the request never left (nothing happened): the caller says so.
         result = await self.client.cancel_batch(provider, batch_id, kind=self._kind(provider))
+        diff = Diff()
         if result.reply is not None:
-            self.store.apply_batch(result.reply)
+            diff = diff | self.store.apply_batch(result.reply)
         if result.batch is not None:
-            self.store.apply_batch(result.batch)
+            diff = diff | self.store.apply_batch(result.batch)
+        self.update_flags(diff)
         current = self.store.batches.get(key)
         if current is not None and not current.state.terminal:
             self.watches[key] = Watch(key, due=self.clock.now() + timedelta(seconds=1))
@@ -206,6 +247,7 @@ class LiveSession:
                 continue
             watch.delay = min(WATCH_MAX_DELAY, watch.delay * 2)
             watch.due = now + timedelta(seconds=watch.delay)
+        self.update_flags(diff)
         return PollResult(diff=diff, ended=ended)
 
     def next_watch_in(self) -> float | None:

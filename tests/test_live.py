@@ -138,3 +138,20 @@ async def test_watch_backs_off_while_the_batch_is_still_canceling(rig):
     clock.advance(first)
     await session.poll_watched()
     assert session.watches[target.key].delay > first
+
+
+async def test_canceling_too_long_is_flagged_and_counted_per_provider(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    target = next(
+        b for b in session.store.batches.values() if b.provider == "anthropic" and b.cancellable
+    )
+    world.cancel_delay = 3 * 3600  # a cancel that hangs upstream
+    await session.cancel(target.key)
+    assert target.key not in session.flags
+    clock.advance(31 * 60)
+    await session.poll(deep=False)
+    session.update_flags()  # the minute tick re-judges everything
+    flags = [f.flag.value for f in session.flags.get(target.key, [])]
+    assert "canceling-stuck" in flags
+    assert session.flagged_per_provider().get("anthropic", 0) >= 1

@@ -131,6 +131,17 @@ async def test_first_read_then_one_event_per_transition_until_the_batch_ends(wor
     assert all(e.kind == "change" for e in events)
 
 
+async def test_progress_in_the_counts_is_an_event_even_when_the_status_stays(world, clock):
+    # Gemini's retrieve reports real progress (Anthropic keeps everything "processing" to the end).
+    batch = world.create_batch("gemini", total=1000, duration=600, start_delay=0)
+    events = await collect(world, [("gemini", batch.id)], Sleeper(clock), interval=120.0)
+    progress = [e for e in events if e.before == e.after == "in_progress"]
+    assert len(progress) >= 3
+    done = [e.counts["succeeded"] + e.counts["errored"] for e in progress]
+    assert done == sorted(done) and len(set(done)) == len(done)
+    assert events[-1].counts["processing"] == 0 and events[-1].state == "ended-ok"
+
+
 async def test_unchanged_rounds_yield_nothing(world, clock):
     # Stands still (no plan) for three rounds, then completes by hand on the fourth.
     world.add_batch("anthropic", id="msgbatch_still", status="in_progress", processing=5)

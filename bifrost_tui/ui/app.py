@@ -29,6 +29,7 @@ from ..gateway.errors import GatewayError
 from ..gateway.results import CancelOutcome, CancelResult, ListingStatus
 from ..live import LiveSession, PollResult, describe_error
 from ..store import BatchStore, Diff, Key
+from ..stuck import Thresholds
 from ..textsafe import safe_text
 from .screens.bulk import BulkConfirmScreen, BulkSummaryScreen
 from .screens.confirm import ConfirmScreen, cancel_body
@@ -126,7 +127,11 @@ class BifrostApp(App[int]):
         """Open the client for the current connection and show the batches screen."""
         self.client = self.connection.make_client()
         self.session = LiveSession(
-            self.client, self.store, self.clock, fallback_providers=self.connection.providers
+            self.client,
+            self.store,
+            self.clock,
+            fallback_providers=self.connection.providers,
+            thresholds=Thresholds.from_settings(self.connection),
         )
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
@@ -226,8 +231,11 @@ class BifrostApp(App[int]):
 
     def tick_minute(self) -> None:
         """Relative times move at minute granularity: repaint only what changed."""
+        if self.session is not None:
+            self.session.update_flags()  # the stuck rules are about time passing
         if self.main_screen is not None and self.main_screen.is_mounted:
             self.main_screen.table.tick_minute()
+            self.main_screen.data_changed(Diff())
         if isinstance(self.screen, DetailScreen):
             self.screen.update_batch()
 

@@ -86,7 +86,9 @@ class MainScreen(Screen[None]):
     def data_changed(self, diff: Diff | None) -> None:
         """The store changed (``diff``) or only the status did (``None`` refreshes everything)."""
         self.table.refresh_view(diff)
-        self.query_one("#providers", ProviderList).sync()
+        session = self.bapp.session
+        flagged = session.flagged_per_provider() if session is not None else None
+        self.query_one("#providers", ProviderList).sync(flagged)
         self.update_crumbs()
 
     def update_crumbs(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -22,7 +24,7 @@ def _counts_line(counts: dict[str, int]) -> str:
     )
 
 
-def provider_prompt(status: ProviderStatus, stale: bool = False) -> Text:
+def provider_prompt(status: ProviderStatus, flagged: int = 0) -> Text:
     info = status.info
     name = safe_text(info.name, 24)
     if not info.batch_capable:
@@ -40,7 +42,11 @@ def provider_prompt(status: ProviderStatus, stale: bool = False) -> Text:
         badge = ("  ✓", "green")
     else:
         badge = ("  …", "dim")
-    lines: list[tuple[str, str] | str] = [(name, "bold"), badge, "\n ", _counts_line(status.counts)]
+    lines: list[tuple[str, str] | str] = [(name, "bold"), badge]
+    if flagged:
+        # A stuck provider is visible at a glance (the ! view lists the batches).
+        lines.append((f"  ! {flagged} flagged", "bold magenta"))
+    lines += ["\n ", _counts_line(status.counts)]
     if status.listing is ListingStatus.PARTIAL and status.missing:
         lines += ["\n ", (safe_text(status.missing, 120), "yellow")]
     elif (
@@ -54,11 +60,12 @@ def provider_prompt(status: ProviderStatus, stale: bool = False) -> Text:
     return Text.assemble(*lines)
 
 
-def all_prompt(store: BatchStore) -> Text:
+def all_prompt(store: BatchStore, flagged: int = 0) -> Text:
     total = store.totals()
-    return Text.assemble(
-        ("All providers", "bold"), f"  {sum(total.values())}\n ", _counts_line(total)
-    )
+    parts: list[tuple[str, str] | str] = [("All providers", "bold"), f"  {sum(total.values())}"]
+    if flagged:
+        parts.append((f"  ! {flagged} flagged", "bold magenta"))
+    return Text.assemble(*parts, "\n ", _counts_line(total))
 
 
 class ProviderList(OptionList):
@@ -74,10 +81,13 @@ class ProviderList(OptionList):
         self.store = store
         self._prompts: dict[str, str] = {}
 
-    def sync(self) -> None:
-        wanted = [(ALL_ID, all_prompt(self.store), False)]
+    def sync(self, flagged: Mapping[str, int] | None = None) -> None:
+        flagged = flagged or {}
+        wanted = [(ALL_ID, all_prompt(self.store, sum(flagged.values())), False)]
         for name, status in self.store.providers.items():
-            wanted.append((name, provider_prompt(status), not status.info.batch_capable))
+            wanted.append(
+                (name, provider_prompt(status, flagged.get(name, 0)), not status.info.batch_capable)
+            )
         ids = [w[0] for w in wanted]
         current_ids = [o.id for o in self.options]
         if ids != current_ids:

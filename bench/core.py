@@ -1,0 +1,63 @@
+"""What a benchmark returns (rows with medians, targets and verdicts) and small timing helpers."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    figure: str
+    #: The measured value, formatted for the table ("12.3 ms", "1.12x").
+    measured: str
+    #: The target as the issue states it ("<= 16 ms"), or "" for an informative row.
+    target: str = ""
+    #: True: met, False: missed, None: no target (informative) or not judged.
+    ok: bool | None = None
+    #: How many runs the median is taken over (0: a single measurement that is not a median).
+    runs: int = 0
+    note: str = ""
+    #: Raw numbers for the growth table and for the smoke test (seconds, bytes, ratios...).
+    values: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        if self.ok is None:
+            return "—"
+        return "pass" if self.ok else "MISS"
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def kib(n: float) -> str:
+    return f"{n:.0f} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+
+
+def spread(values: Sequence[float]) -> str:
+    """``min–max`` in ms, for the notes: how noisy the runs were."""
+    if not values:
+        return ""
+    return f"runs {min(values) * 1000:.1f}–{max(values) * 1000:.1f} ms"
+
+
+@contextmanager
+def stopwatch() -> Iterator[Callable[[], float]]:
+    """``with stopwatch() as elapsed: ...``; ``elapsed()`` is seconds so far (or in total)."""
+    start = time.perf_counter()
+    end: list[float] = []
+    try:
+        yield lambda: (end[0] if end else time.perf_counter()) - start
+    finally:
+        end.append(time.perf_counter())

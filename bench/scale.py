@@ -1,0 +1,338 @@
+"""Rendering at scale, in process: first paint, refresh, key latency and growth (10k-50k rows).
+
+The batches come from the seeded simulator (five providers) parsed as a deep listing; a poll is
+``LiveSession.poll`` with a client that answers instantly, so what is timed is the console's own
+main-thread work: folding the listings into the store, ``BifrostApp.data_changed`` (the table,
+provider list and crumbs) and the screen update pass that paints the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bifrost_tui.gateway.models import Batch
+from bifrost_tui.gateway.results import ListingStatus, ProviderListing
+from bifrost_tui.store import Diff
+from bifrost_tui.ui.widgets.batch_table import BatchTable
+
+from .core import Row, kib, median, ms
+from .data import T0, Dataset, changed_copies, dataset
+from .harness import SIZE, DeepStubClient, MeteredApp, PaintTimer, StubClient, make_app
+
+LIGHT_PAGE = 20  # the first page a light poll reads per provider (the gateway's default)
+
+
+# ---- building blocks -----------------------------------------------------------------------------
+
+
+async def _loaded(app: MeteredApp, pilot: Any, ds: Dataset) -> None:
+    """Put ``ds`` in the console (as a deep poll would) and let it paint."""
+    diff = Diff()
+    for listing in ds.listings():
+        diff = diff | app.store.apply_listing(listing, T0)
+    app.data_changed(diff)
+    await pilot.pause()
+
+
+async def _painted(app: MeteredApp) -> float:
+    """Wait for the next screen update to finish; return the time it finished."""
+    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    app.screen.call_after_refresh(lambda: done.done() or done.set_result(time.perf_counter()))
+    return await done
+
+
+@dataclass
+class PaintSample:
+    wall: float  # data in hand -> table painted (includes Textual's frame scheduling)
+    main: float  # main-thread work: store + data_changed + update passes
+    rows: int
+
+
+async def first_paint_once(ds: Dataset) -> PaintSample:
+    app = make_app()
+    with PaintTimer() as paints:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            listings = ds.listings()
+            paints.reset()
+            start = time.perf_counter()
+            diff = Diff()
+            for listing in listings:
+                diff = diff | app.store.apply_listing(listing, T0)
+            app.data_changed(diff)
+            handler = time.perf_counter() - start
+            end = await _painted(app)
+            await pilot.pause()
+            table = app.main_screen.query_one(BatchTable) if app.main_screen else None
+            rows = table.row_count if table else 0
+            return PaintSample(end - start, handler + paints.total, rows)
+
+
+def light_listings(ds: Dataset, batches: dict[Any, Batch] | None = None) -> list[ProviderListing]:
+    """A light poll's answer when nothing changed: each provider's first page, cut on purpose."""
+    out = []
+    for provider, items in ds.per_provider.items():
+        page = items[:LIGHT_PAGE]
+        if batches is not None:
+            page = [batches.get(b.key, b) for b in page]
+        out.append(
+            ProviderListing(provider, ListingStatus.PARTIAL, page, first_page_only=len(items) > 20)
+        )
+    return out
+
+
+@dataclass
+class RefreshSample:
+    main: list[float] = field(default_factory=list)
+    store: list[float] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)
+    table_lines: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+
+
+async def refresh_runs(ds: Dataset, kind: str, runs: int) -> RefreshSample:
+    """``runs`` polls of ``kind``: "light" (nothing changed), "changed" (1% of rows changed) or
+    "deep" (the whole deep listing again, nothing changed); one warm-up poll first."""
+    app = make_app()
+    out = RefreshSample()
+    with PaintTimer() as paints:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await _loaded(app, pilot, ds)
+            session = app.session
+            assert session is not None
+            original = {b.key: b for b in ds.all()}
+            altered = changed_copies(ds.all(), 0.01)
+            for i in range(runs + 1):
+                stub: StubClient
+                if kind == "light":
+                    stub = StubClient(light_listings(ds, app.store.batches), app.store.batches)
+                elif kind == "deep":
+                    stub = DeepStubClient(ds.listings(), app.store.batches)
+                else:
+                    # Alternate between the changed copies and the originals: every poll carries
+                    # 1% of the rows with new values.
+                    items = altered if i % 2 == 0 else [original[b.key] for b in altered]
+                    per: dict[str, list[Batch]] = {}
+                    for b in items:
+                        per.setdefault(b.provider, []).append(b)
+                    stub = StubClient(
+                        [ProviderListing(p, ListingStatus.PARTIAL, bs) for p, bs in per.items()],
+                        app.store.batches,
+                    )
+                session.client = stub  # type: ignore[assignment]
+                session.discovered = True
+                app.clock.advance(5)  # type: ignore[attr-defined]
+                await pilot.pause()
+                paints.reset()
+                app.reset_meter()
+                start = time.perf_counter()
+                result = await session.poll(deep=kind == "deep")
+                store_time = time.perf_counter() - start
+                app.data_changed(result.diff)
+                handler = time.perf_counter() - start
+                await pilot.pause()
+                if i == 0:
+                    continue  # warm-up: caches, first render of the crumbs' new time
+                out.main.append(handler + paints.total)
+                out.store.append(store_time)
+                out.bytes.append(app.bytes_out)
+                out.table_lines.append(app.table_lines_written())
+                out.changed.append(len(result.diff.changed) + len(result.diff.added))
+    return out
+
+
+@dataclass
+class KeySample:
+    down: list[float] = field(default_factory=list)
+    page: list[float] = field(default_factory=list)
+    filter: list[float] = field(default_factory=list)
+
+
+def _wrap(obj: Any, name: str, acc: list[float]) -> None:
+    """Time every call of ``obj.name`` (an instance attribute shadows the method)."""
+    original: Callable[..., Any] = getattr(obj, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            acc.append(time.perf_counter() - start)
+
+    setattr(obj, name, wrapper)
+
+
+FILTER_TEXT = "openai"
+
+
+async def key_runs(ds: Dataset, runs: int) -> KeySample:
+    """Cursor down, page down and filter keystrokes through Pilot; only the handlers' and the
+    paints' main-thread time is counted (not Pilot's own work)."""
+    app = make_app()
+    out = KeySample()
+    with PaintTimer() as paints:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await _loaded(app, pilot, ds)
+            screen = app.main_screen
+            assert screen is not None
+            table = screen.query_one(BatchTable)
+            calls: list[float] = []
+            for name in ("action_cursor_down", "action_cursor_page_down", "refresh_view"):
+                _wrap(table, name, calls)
+            _wrap(screen, "update_crumbs", calls)
+
+            async def press(key: str, into: list[float]) -> None:
+                await pilot.pause()
+                calls.clear()
+                paints.reset()
+                await pilot.press(key)
+                await pilot.pause()
+                into.append(sum(calls) + paints.total)
+
+            for _ in range(runs):
+                await press("down", out.down)
+            for _ in range(runs):
+                await press("pagedown", out.page)
+            await pilot.press("slash")
+            await pilot.pause()
+            text = (FILTER_TEXT * (1 + runs // len(FILTER_TEXT)))[: max(runs, 1)]
+            for ch in text:
+                await press(ch, out.filter)
+            for _ in text:
+                await press("backspace", out.filter)
+    return out
+
+
+# ---- the figures ---------------------------------------------------------------------------------
+
+
+def _judge(value: float, limit: float) -> bool:
+    return value <= limit
+
+
+def first_paint(sizes: Sequence[int] = (10_000, 50_000), runs: int = 3) -> list[Row]:
+    targets = {10_000: 0.5, 50_000: 1.0}
+    rows = []
+    for n in sizes:
+        ds = dataset(n)
+        samples = [asyncio.run(first_paint_once(ds)) for _ in range(runs)]
+        wall = median([s.wall for s in samples])
+        main = median([s.main for s in samples])
+        limit = targets.get(n)
+        rows.append(
+            Row(
+                f"First paint at scale, {n:,} rows",
+                ms(wall),
+                f"<= {ms(limit)}" if limit else "",
+                _judge(wall, limit) if limit else None,
+                runs,
+                f"data in hand (5 deep listings) to table painted; main-thread {ms(main)}",
+                {"wall": wall, "main": main, "rows": samples[-1].rows},
+            )
+        )
+    return rows
+
+
+def refresh(n: int = 50_000, runs: int = 7) -> list[Row]:
+    ds = dataset(n)
+    light = asyncio.run(refresh_runs(ds, "light", runs))
+    changed = asyncio.run(refresh_runs(ds, "changed", runs))
+    deep = asyncio.run(refresh_runs(ds, "deep", max(3, runs // 2)))
+    light_main = median(light.main)
+    changed_main = median(changed.main)
+    deep_main = median(deep.main)
+    table_lines = max(light.table_lines) if light.table_lines else 0
+    return [
+        Row(
+            f"Refresh, nothing changed ({n:,} rows)",
+            ms(light_main),
+            "<= 10 ms",
+            light_main <= 0.010,
+            len(light.main),
+            f"light poll (first page per provider + re-reads); store {ms(median(light.store))}",
+            {"main": light_main},
+        ),
+        Row(
+            "Refresh, nothing changed: bytes to the terminal",
+            f"{kib(median(light.bytes))}/poll, {table_lines} table lines",
+            "no bytes for unchanged rows",
+            table_lines == 0,
+            len(light.bytes),
+            "only the crumb bar's 'refreshed HH:MM:SS' is rewritten",
+            {"bytes": median(light.bytes), "table_lines": table_lines},
+        ),
+        Row(
+            f"Refresh, 1% changed ({n:,} rows)",
+            ms(changed_main),
+            "<= 30 ms",
+            changed_main <= 0.030,
+            len(changed.main),
+            f"{int(median(changed.changed))} rows changed per poll; store "
+            f"{ms(median(changed.store))}; {kib(median(changed.bytes))} written",
+            {"main": changed_main},
+        ),
+        Row(
+            f"Refresh, deep poll, nothing changed ({n:,} rows)",
+            ms(deep_main),
+            "",
+            None,
+            len(deep.main),
+            f"every {6}th poll and on `r`: all {n:,} batches compared; store "
+            f"{ms(median(deep.store))}",
+            {"main": deep_main},
+        ),
+    ]
+
+
+def key_latency(n: int = 50_000, runs: int = 7) -> list[Row]:
+    ds = dataset(n)
+    sample = asyncio.run(key_runs(ds, runs))
+    rows = []
+    for label, values in (
+        ("cursor down", sample.down),
+        ("page down", sample.page),
+        ("filter keystroke", sample.filter),
+    ):
+        value = median(values)
+        rows.append(
+            Row(
+                f"Key latency, {label} ({n:,} rows)",
+                ms(value),
+                "<= 16 ms",
+                value <= 0.016,
+                len(values),
+                f"worst {ms(max(values))}" if values else "",
+                {"main": value, "worst": max(values) if values else 0.0},
+            )
+        )
+    return rows
+
+
+def growth(sizes: Sequence[int] = (100, 1_000, 10_000, 50_000), runs: int = 3) -> list[Row]:
+    rows = []
+    for n in sizes:
+        ds = dataset(n)
+        paint = median([asyncio.run(first_paint_once(ds)).wall for _ in range(runs)])
+        light = asyncio.run(refresh_runs(ds, "light", runs))
+        changed = asyncio.run(refresh_runs(ds, "changed", runs))
+        rows.append(
+            Row(
+                f"Growth, {n:,} rows",
+                f"paint {ms(paint)}; refresh {ms(median(light.main))} / "
+                f"{ms(median(changed.main))} (1%)",
+                values={
+                    "n": n,
+                    "paint": paint,
+                    "refresh": median(light.main),
+                    "refresh_changed": median(changed.main),
+                },
+                runs=runs,
+            )
+        )
+    return rows
