@@ -315,7 +315,7 @@ def local_host() -> str:
 
 def default_audit_path() -> Path:
     """``audit.jsonl`` in the state dir (``bifrost-tui paths`` shows the dir)."""
-    return paths.state_dir() / AUDIT_FILENAME
+    return paths.audit_file()
 
 
 # --------------------------------------------------------------------------- the log
@@ -471,9 +471,16 @@ class AuditLog:
     # ---- writing
 
     def record(self, entry: AuditEntry) -> None:
-        """Append ``entry`` as one fsynced line; ``AuditWriteError`` naming the path on failure."""
-        entry = self._redacted(entry)
-        line = encode_line(entry)
+        """Append ``entry`` as one fsynced line; ``AuditWriteError`` naming the path on failure.
+
+        ``AuditWriteError`` is the only exception: callers catch it alone and go on cancelling.
+        """
+        try:
+            line = encode_line(self._redacted(entry))
+        except Exception as exc:  # a failing redactor must not escape as a surprise
+            raise AuditWriteError(
+                self.path, f"line not built ({type(exc).__name__}: {exc})"
+            ) from exc
         try:
             paths.ensure_private_dir(self.path.parent)
         except OSError as exc:

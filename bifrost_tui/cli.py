@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_profile_commands(sub)
 
+    from .cli_audit import add_audit_commands
+
+    add_audit_commands(sub)
+
     p_sim = sub.add_parser("sim", help="serve the simulated gateway on loopback")
     from .sim.cli import add_arguments as add_sim_arguments
 
@@ -156,6 +160,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .sim.cli import run as run_sim
 
         return run_sim(args)
+    if command == "audit":
+        from .cli_audit import run_audit
+
+        return run_audit(args)
     if command in ("profiles", "paths"):
         from .cli_profiles import run_paths, run_profiles
 

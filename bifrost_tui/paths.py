@@ -50,6 +50,11 @@ def state_dir() -> Path:
     return platformdirs.user_state_path(APP_NAME, appauthor=False)
 
 
+def audit_file() -> Path:
+    """The append-only audit log of every cancel attempt."""
+    return state_dir() / "audit.jsonl"
+
+
 def log_dir() -> Path:
     """Diagnostic logs (never containing secrets)."""
     return platformdirs.user_log_path(APP_NAME, appauthor=False)
@@ -67,6 +72,7 @@ def all_paths(env: Mapping[str, str] | None = None) -> dict[str, Path]:
         "config_file": config_file(env),
         "config_backup": backup_file(env),
         "state_dir": state_dir(),
+        "audit_log": audit_file(),
         "log_dir": log_dir(),
         "export_dir": export_dir(),
     }

@@ -6,14 +6,15 @@ asks it for the current view (filtered, sorted keys) and for what changed since 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from .gateway.errors import GatewayError
-from .gateway.models import Batch, ProviderInfo, State
+from .gateway.models import TERMINAL_STATES, Batch, ProviderInfo, State
 from .gateway.results import ListingStatus, ProviderListing
 
 Key = tuple[str, str]  # (provider, normalised batch id)
@@ -85,7 +86,15 @@ class Diff:
 
 
 class BatchStore:
-    """All batches the console knows, plus the current view (provider, filter, hide-ended, sort)."""
+    """All batches the console knows, plus the current view (provider, filter, hide-ended, sort).
+
+    Kept cheap at 50,000 batches (see ``bench/``): a change costs in proportion to what changed,
+    not to what is known. Per key the store keeps the derived state (``Batch.state`` is computed
+    on each access), the counts per provider are adjusted rather than recounted, and the sorted
+    order of every batch is kept between changes: a changed batch is re-placed by bisection only
+    when its sort value moved. The view is that order filtered; a filter keystroke filters the
+    order (or, when the text only grew, the previous result) and never sorts.
+    """
 
     def __init__(self) -> None:
         self.batches: dict[Key, Batch] = {}
@@ -96,24 +105,45 @@ class BatchStore:
         self.hide_ended: bool = False
         self.sort_key: SortKey = SortKey.CREATED
         self.sort_reverse: bool = True  # newest first
-        self._view: list[Key] | None = None
+        #: Bumped on every change of ``batches``; see ``changed_since``.
+        self.version = 0
+        self._log: deque[tuple[int, frozenset[Key] | None]] = deque(maxlen=_LOG_SIZE)
+        # Caches, all kept in step with ``batches`` by ``_commit``.
+        self._keys: dict[str, dict[Key, None]] = {}  # per provider, in arrival order
+        self._states: dict[Key, State] = {}
+        self._active: dict[Key, None] = {}  # keys whose state is not terminal
+        self._hay: dict[Key, str] | None = None  # what the text filter searches, lower-cased
+        self._values: dict[Key, tuple[object, ...]] | None = None  # sort values, for _values_key
+        self._values_key: SortKey | None = None
+        self._order: list[Key] | None = None  # every key, sorted; never mutated once built
+        self._order_sig: tuple[SortKey, bool] | None = None
+        self._view: list[Key] | None = None  # ``_order`` filtered; never mutated once built
+        # Filtered views of the current order by filter settings (typing, then backspace).
+        self._memo: dict[tuple[str | None, str, bool], list[Key]] = {}
 
     # ---- providers ---------------------------------------------------------------------------
 
     def set_providers(self, infos: Iterable[ProviderInfo]) -> None:
         """Replace the provider list, keeping what is known about providers that stay."""
         fresh: dict[str, ProviderStatus] = {}
+        new: list[str] = []
         for info in infos:
-            status = self.providers.get(info.name) or ProviderStatus(info=info)
+            status = self.providers.get(info.name)
+            if status is None:
+                status = ProviderStatus(info=info)
+                new.append(info.name)
             status.info = info
             fresh[info.name] = status
         gone = set(self.providers) - set(fresh)
         self.providers = fresh
+        for name in new:
+            self._recount_provider(name)
         if gone:
-            for key in [k for k in self.batches if k[0] in gone]:
-                del self.batches[key]
-            self._recount()
-        self._view = None
+            changes: list[_Change] = []
+            for name in gone:
+                for key in list(self._keys.get(name, ())):
+                    changes.append((key, self.batches.pop(key), None))
+            self._commit(changes)
 
     # ---- updates -----------------------------------------------------------------------------
 
@@ -125,6 +155,7 @@ class BatchStore:
                 info=ProviderInfo(name=listing.provider, kind=listing.provider, batch_capable=True)
             )
             self.providers[listing.provider] = status
+            self._recount_provider(listing.provider)
         if listing.status is ListingStatus.ERROR:
             # Keep the last good data; the UI marks it stale with this error.
             status.error = listing.error
@@ -138,30 +169,36 @@ class BatchStore:
             status.missing = listing.missing
         status.deep_seen = status.deep_seen or listing.deep or not listing.first_page_only
         status.last_ok = now
-        added: set[Key] = set()
-        changed: set[Key] = set()
+        batches = self.batches
+        changes: list[_Change] = []
         seen: set[Key] = set()
         for batch in listing.batches:
             key = batch.key
             seen.add(key)
-            old = self.batches.get(key)
-            new = batch if old is None else old.updated_by(batch)
+            old = batches.get(key)
             if old is None:
-                added.add(key)
-                self.batches[key] = new
-            elif new != old:
-                changed.add(key)
-                self.batches[key] = new
-        removed: set[Key] = set()
+                batches[key] = batch
+                changes.append((key, None, batch))
+            elif old is not batch and old != batch:
+                # (An equal batch would merge into an equal one: skip building it.)
+                new = old.updated_by(batch)
+                if new != old:
+                    batches[key] = new
+                    changes.append((key, old, new))
+        removed: list[Key] = []
         if listing.status is ListingStatus.COMPLETE:
             # A complete listing is the whole truth: what it no longer shows is gone.
-            removed = {k for k in self.batches if k[0] == listing.provider and k not in seen}
+            removed = [k for k in self._keys.get(listing.provider, ()) if k not in seen]
             for key in removed:
-                del self.batches[key]
-        diff = Diff(frozenset(added), frozenset(changed), frozenset(removed))
-        if diff:
-            self._recount_provider(listing.provider)
-            self._view_changed(diff)
+                changes.append((key, batches.pop(key), None))
+        if not changes:
+            return Diff()
+        diff = Diff(
+            frozenset(k for k, old, new in changes if old is None),
+            frozenset(k for k, old, new in changes if old is not None and new is not None),
+            frozenset(removed),
+        )
+        self._commit(changes)
         return diff
 
     def apply_batch(self, batch: Batch) -> Diff:
@@ -173,20 +210,109 @@ class BatchStore:
             return Diff()
         self.batches[key] = new
         diff = Diff(added=frozenset({key})) if old is None else Diff(changed=frozenset({key}))
-        self._recount_provider(batch.provider)
-        self._view_changed(diff)
+        self._commit([(key, old, new)])
         return diff
 
     def load(self, batches: Iterable[Batch]) -> None:
         """Put batches straight in (benchmarks, tests: the gateway caps what one listing gives)."""
         for batch in batches:
-            self.batches[batch.key] = batch
+            key = batch.key
+            self.batches[key] = batch
+            self._keys.setdefault(batch.provider, {})[key] = None
+            self._set_state(key, batch.state)
             if batch.provider not in self.providers:
                 self.providers[batch.provider] = ProviderStatus(
                     info=ProviderInfo(name=batch.provider, kind=batch.provider, batch_capable=True)
                 )
         self._recount()
+        self._invalidate()
+
+    def changed_since(self, version: int) -> frozenset[Key] | None:
+        """Keys added, changed or removed after ``version``; ``None`` when that is not known any
+        more (too long ago, or a bulk ``load``): treat every key as changed."""
+        if version == self.version:
+            return frozenset()
+        if not self._log or self._log[0][0] > version + 1:
+            return None
+        keys: set[Key] = set()
+        for at, changed in self._log:
+            if at > version:
+                if changed is None:
+                    return None
+                keys |= changed
+        return frozenset(keys)
+
+    def active_keys(self) -> Iterator[Key]:
+        """Keys of the batches not in a terminal state, in the order they were first seen."""
+        return iter(list(self._active))
+
+    # ---- bookkeeping -------------------------------------------------------------------------
+
+    def _set_state(self, key: Key, state: State) -> None:
+        self._states[key] = state
+        if state in TERMINAL_STATES:
+            self._active.pop(key, None)
+        else:
+            self._active[key] = None
+
+    def _commit(self, changes: list[_Change]) -> None:
+        """After ``batches`` changed by ``changes`` (key, old, new; ``None`` = absent): bring the
+        per-key caches, the counts and the view along, in time proportional to the changes."""
+        states = self._states
+        hay = self._hay
+        values = self._values
+        value_of = _VALUE_OF[self._values_key] if self._values_key is not None else None
+        tallies: dict[str, Counter[str] | None] = {}
+        # Per key, the batch before this change and after it (a listing may hold a key twice).
+        net: dict[Key, tuple[Batch | None, Batch | None]] = {}
+        for key, old, new in changes:
+            provider = key[0]
+            if provider not in tallies:
+                status = self.providers.get(provider)
+                tallies[provider] = status.counts if status is not None else None
+            tally = tallies[provider]
+            first = net.get(key)
+            net[key] = (old if first is None else first[0], new)
+            if old is not None and tally is not None:
+                _uncount(tally, STATE_GROUPS[states[key]])
+            if new is None:
+                self._keys[provider].pop(key, None)
+                del states[key]
+                self._active.pop(key, None)
+                if hay is not None:
+                    del hay[key]
+                continue
+            state = new.state
+            self._set_state(key, state)
+            if old is None:
+                self._keys.setdefault(provider, {})[key] = None
+            if tally is not None:
+                tally[STATE_GROUPS[state]] += 1
+            if hay is not None:
+                hay[key] = _haystack(new, state)
+        # Sort values that moved: (key, old value or None, new value or None).
+        moved: list[tuple[Key, tuple[object, ...] | None, tuple[object, ...] | None]] = []
+        if values is not None and value_of is not None:
+            for key, (old, new) in net.items():
+                before = values.get(key) if old is not None else None
+                after = (value_of(new, states[key]), key) if new is not None else None
+                if before != after:
+                    moved.append((key, before, after))
+        self.version += 1
+        self._log.append((self.version, frozenset(k for k, _, _ in changes)))
+        self._memo.clear()
+        self._update_view(net, moved)
+
+    def _invalidate(self) -> None:
+        """Everything changed (a bulk load): caches are rebuilt when next needed."""
+        self.version += 1
+        self._log.append((self.version, None))
+        self._hay = None
+        self._values = None
+        self._values_key = None
+        self._order = None
         self._view = None
+        self._memo.clear()
 
     # ---- counts ------------------------------------------------------------------------------
 
@@ -198,9 +324,8 @@ class BatchStore:
         status = self.providers.get(provider)
         if status is None:
             return
-        status.counts = Counter(
-            STATE_GROUPS[b.state] for k, b in self.batches.items() if k[0] == provider
-        )
+        states = self._states
+        status.counts = Counter(STATE_GROUPS[states[k]] for k in self._keys.get(provider, ()))
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -219,6 +344,7 @@ class BatchStore:
         sort_key: SortKey | None = None,
         sort_reverse: bool | None = None,
     ) -> None:
+        before = self._filter_sig()
         if provider is not ...:
             self.provider_filter = provider  # type: ignore[assignment]
         if text is not None:
@@ -229,7 +355,16 @@ class BatchStore:
             self.sort_key = sort_key
         if sort_reverse is not None:
             self.sort_reverse = sort_reverse
-        self._view = None
+        if (self.sort_key, self.sort_reverse) != self._order_sig:
+            self._order = None
+            self._view = None
+            self._memo.clear()
+        elif self._filter_sig() != before:
+            if self._view is not None:
+                self._memo[before] = self._view
+                if len(self._memo) > _MEMO_SIZE:
+                    del self._memo[next(iter(self._memo))]
+            self._view = None
 
     def matches(self, batch: Batch) -> bool:
         """The filter ``/`` applies: provider, hide-ended, and text in id / status / state."""
@@ -240,38 +375,221 @@ class BatchStore:
         return text_matches(batch, self.text_filter)
 
     def view(self) -> list[Key]:
-        """Keys of the visible batches, filtered and sorted (cached until something changes)."""
+        """Keys of the visible batches, filtered and sorted (cached until something changes).
+
+        The list returned is never modified afterwards: a change produces a new list (so a
+        caller can tell by identity that the view changed), an unchanged view is the same list.
+        """
         if self._view is None:
-            keys = [k for k, b in self.batches.items() if self.matches(b)]
-            keys.sort(key=self._sort_value, reverse=self.sort_reverse)
-            self._view = keys
+            self._view = self._filtered(self._sorted())
         return self._view
 
     def _sort_value(self, key: Key) -> tuple[object, ...]:
-        batch = self.batches[key]
-        match self.sort_key:
-            case SortKey.CREATED:
-                primary: object = batch.created_at.timestamp() if batch.created_at else 0.0
-            case SortKey.PROVIDER:
-                primary = batch.provider
-            case SortKey.STATUS:
-                primary = _STATE_ORDER[batch.state]
-            case SortKey.ID:
-                primary = batch.id
-            case SortKey.EXPIRES:
-                primary = batch.expires_at.timestamp() if batch.expires_at else 0.0
-            case SortKey.PROGRESS:
-                counts = batch.request_counts
-                done, total = (counts.done, counts.total) if counts else (None, None)
-                primary = (done / total) if done is not None and total else -1.0
-        return (primary, key)
+        return (_VALUE_OF[self.sort_key](self.batches[key], self._states[key]), key)
 
-    def _view_changed(self, diff: Diff) -> None:
-        # Any change may move a row (sort by status, counts...) or change whether it matches.
-        self._view = None
+    def _sorted(self) -> list[Key]:
+        """Every key in sort order (by unique values, so the order is total and repeatable)."""
+        sig = (self.sort_key, self.sort_reverse)
+        if self._order is None or self._order_sig != sig:
+            if self._values is None or self._values_key is not self.sort_key:
+                value_of = _VALUE_OF[self.sort_key]
+                states = self._states
+                self._values = {k: (value_of(b, states[k]), k) for k, b in self.batches.items()}
+                self._values_key = self.sort_key
+            self._order = sorted(self.batches, key=self._values.__getitem__, reverse=sig[1])
+            self._order_sig = sig
+            self._memo.clear()
+        return self._order
+
+    def _filter_sig(self) -> tuple[str | None, str, bool]:
+        return (self.provider_filter, self.text_filter, self.hide_ended)
+
+    def _filtered(self, order: list[Key]) -> list[Key]:
+        """``order`` through the filter settings (the order itself when nothing is filtered)."""
+        sig = self._filter_sig()
+        provider, text, hide = sig
+        if provider is None and not text and not hide:
+            return order
+        memo = self._memo.get(sig)
+        if memo is not None:
+            return memo
+        needle = text.lower()
+        base = order
+        # Typing more of the text can only narrow the result: start from the narrowest result
+        # already computed for a text this one contains.
+        for (p, t, h), keys in self._memo.items():
+            if p == provider and h == hide and t and t.lower() in needle and len(keys) < len(base):
+                base = keys
+        if base is order:
+            if provider is not None:
+                base = [k for k in base if k[0] == provider]
+            if hide:
+                states = self._states
+                base = [k for k in base if states[k] not in TERMINAL_STATES]
+        if needle:
+            if _SEP in needle:
+                batches = self.batches
+                base = [k for k in base if text_matches(batches[k], text)]
+            else:
+                hay = self._haystacks()
+                base = [k for k in base if needle in hay[k]]
+        elif base is order:
+            base = list(base)
+        return base
+
+    def _haystacks(self) -> dict[Key, str]:
+        if self._hay is None:
+            states = self._states
+            self._hay = {k: _haystack(b, states[k]) for k, b in self.batches.items()}
+        return self._hay
+
+    def _update_view(
+        self,
+        net: dict[Key, tuple[Batch | None, Batch | None]],
+        moved: list[tuple[Key, tuple[object, ...] | None, tuple[object, ...] | None]],
+    ) -> None:
+        """Re-place what moved in the sorted order, and in the filtered view if there is one."""
+        values = self._values
+        order = self._order
+        if values is None:
+            return
+        if order is None or self._values_key is not self.sort_key:
+            for key, _, value in moved:
+                if value is None:
+                    values.pop(key, None)
+                else:
+                    values[key] = value
+            return
+        reverse = bool(self._order_sig and self._order_sig[1])
+        filtered = self._view is not None and self._view is not order
+        view_outs: list[tuple[Key, tuple[object, ...]]] = []
+        view_ins: list[Key] = []
+        if filtered:
+            # Which rows leave or join the filtered view, or move within it.
+            moved_keys = {key for key, _, _ in moved}
+            for key, (old, new) in net.items():
+                was = old is not None and self.matches(old)
+                now = new is not None and self.matches(new)
+                if was and (not now or key in moved_keys):
+                    view_outs.append((key, values[key]))
+                if now and (not was or key in moved_keys):
+                    view_ins.append(key)
+        outs = [(key, old) for key, old, _ in moved if old is not None]
+        ins = [key for key, _, new in moved if new is not None]
+        small = len(outs) + len(ins) <= _BISECT_LIMIT
+        small_view = len(view_outs) + len(view_ins) <= _BISECT_LIMIT
+        new_order = order
+        if moved and small:
+            new_order = order.copy()
+            _remove_sorted(new_order, outs, values, reverse)
+        new_view = self._view
+        if filtered and (view_outs or view_ins) and small_view and new_view is not None:
+            new_view = new_view.copy()
+            _remove_sorted(new_view, view_outs, values, reverse)
+        # The old values served to find the keys; from here on the new ones apply.
+        for key, _, value in moved:
+            if value is None:
+                del values[key]
+            else:
+                values[key] = value
+        if moved:
+            if small:
+                _insert_sorted(new_order, ins, values, reverse)
+            else:
+                new_order = sorted(self.batches, key=values.__getitem__, reverse=reverse)
+            self._order = new_order
+        if not filtered:
+            if self._view is not None:
+                self._view = new_order
+        elif view_outs or view_ins:
+            if small_view and new_view is not None:
+                _insert_sorted(new_view, view_ins, values, reverse)
+                self._view = new_view
+            else:
+                self._view = None
 
     def visible_counts(self) -> int:
         return len(self.view())
+
+
+_Change = tuple[Key, "Batch | None", "Batch | None"]
+#: Changes logged for ``changed_since`` (a table syncs after every poll; this is plenty).
+_LOG_SIZE = 64
+#: Filtered views remembered per filter settings between changes (typing and backspacing).
+_MEMO_SIZE = 16
+#: Up to this many sort moves per change are bisected into a copy of the order; more re-sort it
+#: (with cached sort values, which is cheap, and at that point no slower than bisecting).
+_BISECT_LIMIT = 256
+#: Joins the fields the text filter searches; a filter text containing it takes the slow path.
+_SEP = "\x00"
+
+
+def _haystack(batch: Batch, state: State) -> str:
+    return _SEP.join(
+        s.lower() for s in (batch.id, batch.processing_status, state.value, batch.provider)
+    )
+
+
+def _uncount(tally: Counter[str], group: str) -> None:
+    left = tally[group] - 1
+    if left > 0:
+        tally[group] = left
+    else:
+        del tally[group]
+
+
+def _progress(batch: Batch) -> float:
+    counts = batch.request_counts
+    done, total = (counts.done, counts.total) if counts else (None, None)
+    return (done / total) if done is not None and total else -1.0
+
+
+#: The primary sort value per sort key (the key itself breaks ties, so the order is total).
+_VALUE_OF: dict[SortKey, Callable[[Batch, State], object]] = {
+    SortKey.CREATED: lambda b, s: b.created_at.timestamp() if b.created_at else 0.0,
+    SortKey.PROVIDER: lambda b, s: b.provider,
+    SortKey.STATUS: lambda b, s: _STATE_ORDER[s],
+    SortKey.ID: lambda b, s: b.id,
+    SortKey.EXPIRES: lambda b, s: b.expires_at.timestamp() if b.expires_at else 0.0,
+    SortKey.PROGRESS: lambda b, s: _progress(b),
+}
+
+
+def _position(
+    keys: list[Key], value: tuple[object, ...], values: dict[Key, tuple[object, ...]], rev: bool
+) -> int:
+    """Where ``value`` goes in ``keys`` (sorted by ``values``, descending when ``rev``)."""
+    if not rev:
+        return bisect_left(keys, value, key=values.__getitem__)
+    lo, hi = 0, len(keys)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[keys[mid]] > value:  # type: ignore[operator]
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _remove_sorted(
+    keys: list[Key],
+    outs: list[tuple[Key, tuple[object, ...]]],
+    values: dict[Key, tuple[object, ...]],
+    rev: bool,
+) -> None:
+    for key, value in outs:
+        i = _position(keys, value, values, rev)
+        if i < len(keys) and keys[i] == key:
+            del keys[i]
+        else:  # not where its value says: cannot happen while the caches agree, but be safe
+            keys.remove(key)
+
+
+def _insert_sorted(
+    keys: list[Key], ins: list[Key], values: dict[Key, tuple[object, ...]], rev: bool
+) -> None:
+    for key in ins:
+        keys.insert(_position(keys, values[key], values, rev), key)
 
 
 def text_matches(batch: Batch, text: str) -> bool:

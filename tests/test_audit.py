@@ -471,6 +471,16 @@ def test_a_directory_that_cannot_exist_raises_audit_write_error(tmp_path: Path) 
     assert str(blocker / "audit.jsonl") in str(info.value)
 
 
+def test_a_failing_redactor_surfaces_as_audit_write_error(tmp_path: Path) -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError("redactor bug")
+
+    log = AuditLog(tmp_path / "audit.jsonl", redact=broken)
+    with pytest.raises(AuditWriteError, match="redactor bug"):
+        log.record(make_entry(error="boom"))
+    assert not log.path.exists()
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
 def test_an_unwritable_directory_raises_audit_write_error(tmp_path: Path) -> None:
     locked = tmp_path / "state"

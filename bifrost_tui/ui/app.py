@@ -271,6 +271,11 @@ class BifrostApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_audit(self) -> None:
+        from .screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen())
+
     def action_profiles(self, first_run: bool = False) -> None:
         from .screens.profiles import ProfilesScreen
 
@@ -545,6 +550,7 @@ class BifrostApp(App[int]):
             "Profiles", "Switch, add, edit or delete profiles", self.action_profiles
         )
         yield SystemCommand("Help", "Every key binding", self.action_help)
+        yield SystemCommand("Audit log", "Every cancel attempt, newest first", self.action_audit)
         if isinstance(screen, MainScreen) and not self.read_only:
             yield SystemCommand(
                 "Cancel batch under cursor", "Asks for confirmation first", screen.action_cancel

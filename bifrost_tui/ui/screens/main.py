@@ -43,6 +43,7 @@ class MainScreen(Screen[None]):
         Binding("left_square_bracket", "provider(-1)", "Prev provider", show=False),
         Binding("right_square_bracket", "provider(1)", "Next provider", show=False),
         Binding("p", "app.profiles", "Profiles", id="profiles"),
+        Binding("A", "app.audit", "Audit", show=False, id="audit"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.request_quit", "Quit", id="quit"),
     ]
