@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_flags(parser, suppress=False)
     parser.add_argument("--refresh", type=float, metavar="SECONDS", help="auto-refresh interval")
     parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    parser.add_argument(
+        "--no-bell", action="store_true", help="no terminal bell when a cancelled batch ends"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     batches = sub.add_parser("batches", help="list, show and cancel batches")
@@ -87,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.add_argument(
         "--first-page", action="store_true", help="no deep listing: first page per provider only"
     )
-    p_list.add_argument("--json", action="store_true", help="versioned JSON envelope")
+    fmt = p_list.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="versioned JSON envelope")
+    fmt.add_argument(
+        "--csv", action="store_true", help="CSV (cells neutralised against formula injection)"
+    )
 
     p_show = bsub.add_parser("show", help="show one batch")
     _connection_flags(p_show, suppress=True)
@@ -102,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_cancel import add_cancel_arguments
 
     add_cancel_arguments(p_cancel)
+
+    from .cli_watch import add_watch_arguments
+
+    add_watch_arguments(bsub, lambda p: _connection_flags(p, suppress=True))
 
     from .cli_profiles import add_profile_commands
 
@@ -148,6 +159,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "list": cmd_list,
             "show": cmd_show,
             "cancel": _cmd_cancel,
+            "watch": _cmd_watch,
         }
         connection = _open_connection(args)
         for warning in connection.warnings:
@@ -169,6 +181,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_profiles(args) if command == "profiles" else run_paths(args)
     raise UsageError(f"unknown command {command!r}")
+
+
+async def _cmd_watch(args: argparse.Namespace, conn: Connection) -> int:
+    from .cli_watch import run_watch
+
+    return await run_watch(args, conn)
 
 
 async def _cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
@@ -210,7 +228,7 @@ def _run_console(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     from .ui.app import run_console  # Textual is imported only here
 
-    return run_console(connection, mouse=not args.no_mouse)
+    return run_console(connection, mouse=not args.no_mouse, bell=not args.no_bell)
 
 
 # --------------------------------------------------------------------------- batches list
@@ -236,22 +254,20 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
     skipped = [p for p in providers if not p.batch_capable]
     batches = [b for listing in listings for b in listing.batches]
     now = conn.clock.now()
+    provider_rows = [listing.to_json() for listing in listings] + [
+        {"name": p.name, "listing": "skipped", "missing": None, "error": p.reason} for p in skipped
+    ]
     if args.json:
-        _emit_json(
-            {
-                "version": JSON_VERSION,
-                "gateway": conn.display_url,
-                "providers": [listing.to_json() for listing in listings]
-                + [
-                    {"name": p.name, "listing": "skipped", "missing": None, "error": p.reason}
-                    for p in skipped
-                ],
-                "batches": [b.to_json() for b in batches],
-            }
-        )
+        from .export import batches_json
+
+        _emit_json(batches_json(batches, gateway=conn.display_url, providers=provider_rows))
     else:
-        out = sys.stdout
-        _print_batch_table(batches, now, out)
+        if args.csv:
+            from .export import write_csv
+
+            write_csv(batches, sys.stdout)
+        else:
+            _print_batch_table(batches, now, sys.stdout)
         for listing in listings:
             if listing.status is ListingStatus.COMPLETE:
                 continue

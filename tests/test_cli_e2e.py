@@ -257,3 +257,71 @@ def test_sim_command_serves_on_a_free_loopback_port_and_stops_on_ctrl_c(env):
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=20)
     assert code in (0, 130)
+
+
+def test_list_csv_is_readable_back(gateway, world, env):
+    import csv
+    import io
+
+    done = run("batches", "list", "--url", gateway, "--provider", "anthropic", "--csv", env=env)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert {r["id"] for r in rows} == {b.id for b in world.batches("anthropic")}
+
+
+def test_watch_follows_a_cancel_until_it_ends(env):
+    """A real loopback gateway whose time runs 120x faster: the cancel lands within seconds."""
+    import signal
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bifrost_tui",
+            "sim",
+            "--seed",
+            "5",
+            "--time-scale",
+            "120",
+            "--cancel-delay",
+            "300",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = None
+        while url is None:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            url = next((w for w in line.split() if w.startswith("http://127.0.0.1:")), None)
+        listed = json.loads(
+            run("batches", "list", "--url", url, "--provider", "openai", "--json", env=env).stdout
+        )
+        target = next(b["id"] for b in listed["batches"] if b["cancellable"])
+        cancelled = run(
+            "batches", "cancel", target, "--provider", "openai", "--yes", "--url", url, env=env
+        )
+        assert cancelled.returncode == 0, cancelled.stderr
+        watched = run(
+            "batches",
+            "watch",
+            target,
+            "--provider",
+            "openai",
+            "--interval",
+            "1",
+            "--json",
+            "--url",
+            url,
+            env=env,
+        )
+        lines = [json.loads(x) for x in watched.stdout.splitlines()]
+        assert watched.returncode == 4  # ended canceled: not a clean completion
+        states = [x["event"]["state"] for x in lines if "event" in x]
+        assert states[0] == "canceling" and states[-1] == "ended-canceled"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)

@@ -364,3 +364,26 @@ async def test_no_color_keeps_states_readable_from_text(monkeypatch):
         assert "ACTIVE" in text and "CANCELING" in text
         # At 80 columns the provider list steps aside for the table.
         assert rig.app.main_screen.query_one("#providers").region.width == 0
+
+
+async def test_ctrl_s_saves_visible_rows_and_a_screenshot(tmp_path):
+    import csv
+    import json as jsonlib
+
+    from bifrost_tui import paths
+
+    rig = make_rig()
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await start(pilot)
+        await pilot.press("slash", *"openai", "enter")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        visible = {rig.app.store.batches[k].id for k in rig.app.store.view()}
+        assert "saved" in flash_text(rig.app)
+    (folder,) = list(paths.export_dir().iterdir())
+    data = jsonlib.loads((folder / "batches.json").read_text())
+    assert {b["id"] for b in data["batches"]} == visible
+    with (folder / "batches.csv").open(newline="") as fh:
+        assert {row["id"] for row in csv.DictReader(fh)} == visible
+    assert (folder / "screenshot.svg").read_text().startswith("<svg")
+    assert (folder / "batches.csv").stat().st_mode & 0o777 == 0o600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Callable, Iterable
@@ -64,8 +65,10 @@ class BifrostApp(App[int]):
         *,
         clock: Clock | None = None,
         live_updates: bool = True,
+        bell: bool = True,
     ) -> None:
         super().__init__()
+        self.ring_bell = bell
         self.connection = connection
         self.clock: Clock = clock or connection.clock
         self.live_updates = live_updates
@@ -271,6 +274,30 @@ class BifrostApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_export(self) -> None:
+        """``ctrl+s``: the visible rows as JSON and CSV, plus an SVG screenshot, in a new folder."""
+        from ..export import export_dir_for, save_export
+
+        visible = [self.store.batches[k] for k in self.store.view()]
+        providers = [
+            {
+                "name": name,
+                "listing": status.listing.value if status.listing else None,
+                "missing": status.missing,
+                "error": status.error.describe() if status.error else None,
+            }
+            for name, status in self.store.providers.items()
+        ]
+        try:
+            folder = export_dir_for(self.clock.now())
+            save_export(visible, folder, gateway=self.connection.display_url, providers=providers)
+            shot = self.save_screenshot(filename="screenshot.svg", path=str(folder))
+            os.chmod(shot, 0o600)
+        except OSError as exc:
+            self.flash(f"export failed: {exc.strerror or exc}", "error", timeout=None)
+            return
+        self.flash(f"saved {len(visible)} row(s) and a screenshot to {folder}", "success")
+
     def action_audit(self) -> None:
         from .screens.audit import AuditScreen
 
@@ -389,7 +416,8 @@ class BifrostApp(App[int]):
                 title="batch ended",
                 markup=False,
             )
-            self.bell()
+            if self.ring_bell:
+                self.bell()
         return result
 
     # ---- bulk cancel -----------------------------------------------------------------------
@@ -551,6 +579,9 @@ class BifrostApp(App[int]):
         )
         yield SystemCommand("Help", "Every key binding", self.action_help)
         yield SystemCommand("Audit log", "Every cancel attempt, newest first", self.action_audit)
+        yield SystemCommand(
+            "Export", "Visible rows as JSON and CSV, and a screenshot", self.action_export
+        )
         if isinstance(screen, MainScreen) and not self.read_only:
             yield SystemCommand(
                 "Cancel batch under cursor", "Asks for confirmation first", screen.action_cancel
@@ -565,7 +596,7 @@ class BifrostApp(App[int]):
             await self.client.aclose()
 
 
-def run_console(connection: Connection, *, mouse: bool = True) -> int:
-    app = BifrostApp(connection)
+def run_console(connection: Connection, *, mouse: bool = True, bell: bool = True) -> int:
+    app = BifrostApp(connection, bell=bell)
     result = app.run(mouse=mouse)
     return int(result or 0)
