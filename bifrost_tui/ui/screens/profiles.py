@@ -243,7 +243,9 @@ class ProfileForm(ModalScreen[str | None]):
         border: thick $accent; background: $surface; padding: 0 2;
     }
     ProfileForm Label.field { margin-top: 1; }
-    ProfileForm Label.error { color: $error; height: auto; }
+    ProfileForm Label.error { color: $error; height: auto; width: 100%; }
+    ProfileForm Input { margin: 0 0 0 2; background: $boost; }
+    ProfileForm Input:focus { background: $primary 30%; }
     ProfileForm Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ProfileForm Button { margin-left: 2; }
     """
@@ -277,7 +279,10 @@ class ProfileForm(ModalScreen[str | None]):
             for field in FORM_FIELDS:
                 yield Label(labels[field], classes="field", markup=False)
                 yield Input(
-                    value=values[field], id=f"f-{field}", disabled=bool(p and field == "name")
+                    value=values[field],
+                    id=f"f-{field}",
+                    disabled=bool(p and field == "name"),
+                    compact=True,
                 )
                 yield Label("", id=f"e-{field}", classes="error", markup=False)
             yield Checkbox(
