@@ -195,7 +195,7 @@ async def _cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
     return await cmd_cancel(args, conn)
 
 
-def _open_connection(args: argparse.Namespace) -> Connection:
+def _open_connection(args: argparse.Namespace, *, allow_none: bool = False) -> Connection:
     from .connection import ConfigError, open_connection
 
     try:
@@ -206,26 +206,14 @@ def _open_connection(args: argparse.Namespace) -> Connection:
             read_only=bool(getattr(args, "read_only", False)),
             refresh=getattr(args, "refresh", None),
             env=os.environ,
+            allow_none=allow_none,
         )
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
 
 
 def _run_console(args: argparse.Namespace) -> int:
-    from .connection import ConfigError, open_connection
-
-    try:
-        connection = open_connection(
-            profile=args.profile,
-            url=args.url,
-            demo=args.demo,
-            read_only=args.read_only,
-            refresh=args.refresh,
-            env=os.environ,
-            allow_none=True,
-        )
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    connection = _open_connection(args, allow_none=True)
     from .ui.app import run_console  # Textual is imported only here
 
     return run_console(connection, mouse=not args.no_mouse, bell=not args.no_bell)

@@ -140,6 +140,9 @@ class BifrostApp(App[int]):
         self.push_screen(self.main_screen)
         if self.connection.accent:
             self.main_screen.query_one("#crumbs").styles.background = self.connection.accent
+        for warning in self.connection.warnings:
+            # e.g. "BIFROST_VK is ignored: profile prod names PROD_VK": said, never silent.
+            self.notify(warning, title="configuration", severity="warning", markup=False)
         if self.live_updates:
             self.run_poll(deep=True)
             if not self.is_headless:
