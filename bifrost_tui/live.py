@@ -152,14 +152,16 @@ class LiveSession:
     async def poll(self, *, deep: bool) -> PollResult:
         """One refresh. Never raises for gateway trouble: the error is kept, data marked stale."""
         self.polls += 1
-        try:
-            if deep or not self.discovered:
-                await self.check_health()
-                if not self.discovered or deep:
-                    await self.discover()
-        except GatewayError as exc:
-            self._failed(exc)
-            return PollResult(error=exc)
+        if deep or not self.discovered:
+            await self.check_health()
+            try:
+                await self.discover()
+            except GatewayError as exc:
+                if not self.discovered:
+                    self._failed(exc)
+                    return PollResult(error=exc)
+                # Providers are already known: a slow management API must not stop the listing
+                # (nor make every deep poll flicker STALE); the listings below say the truth.
         providers = [s.info for s in self.store.providers.values() if s.info.batch_capable]
         listings = await self.client.list_all(providers, deep=deep)
         now = self.clock.now()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import compress
 
 from .gateway.errors import GatewayError
 from .gateway.models import TERMINAL_STATES, Batch, ProviderInfo, State
@@ -112,14 +113,19 @@ class BatchStore:
         self._keys: dict[str, dict[Key, None]] = {}  # per provider, in arrival order
         self._states: dict[Key, State] = {}
         self._active: dict[Key, None] = {}  # keys whose state is not terminal
-        self._hay: dict[Key, str] | None = None  # what the text filter searches, lower-cased
+        self._hay: dict[Key, str] = {}  # what the text filter searches, lower-cased
         self._values: dict[Key, tuple[object, ...]] | None = None  # sort values, for _values_key
         self._values_key: SortKey | None = None
         self._order: list[Key] | None = None  # every key, sorted; never mutated once built
         self._order_sig: tuple[SortKey, bool] | None = None
+        # The haystacks lined up with ``_order`` (None: not built): the text filter's pass over
+        # every batch then needs no dict look-up per batch.
+        self._order_hays: list[str] | None = None
         self._view: list[Key] | None = None  # ``_order`` filtered; never mutated once built
-        # Filtered views of the current order by filter settings (typing, then backspace).
-        self._memo: dict[tuple[str | None, str, bool], list[Key]] = {}
+        self._view_hays: list[str] | None = None  # lined up with a filtered ``_view``
+        # Filtered views (and their haystacks) of the current order by filter settings: typing
+        # narrows from the last result, backspace finds the earlier one here.
+        self._memo: dict[tuple[str | None, str, bool], tuple[list[Key], list[str] | None]] = {}
 
     # ---- providers ---------------------------------------------------------------------------
 
@@ -139,11 +145,12 @@ class BatchStore:
         for name in new:
             self._recount_provider(name)
         if gone:
-            changes: list[_Change] = []
+            olds: dict[Key, Batch | None] = {}
             for name in gone:
                 for key in list(self._keys.get(name, ())):
-                    changes.append((key, self.batches.pop(key), None))
-            self._commit(changes)
+                    olds[key] = self.batches.pop(key)
+            if olds:
+                self._commit(olds)
 
     # ---- updates -----------------------------------------------------------------------------
 
@@ -170,7 +177,11 @@ class BatchStore:
         status.deep_seen = status.deep_seen or listing.deep or not listing.first_page_only
         status.last_ok = now
         batches = self.batches
-        changes: list[_Change] = []
+        # Each key's batch before this listing (None: new). The caches are brought along once, at
+        # the end, in time proportional to what changed.
+        olds: dict[Key, Batch | None] = {}
+        added: set[Key] = set()
+        changed: set[Key] = set()
         seen: set[Key] = set()
         for batch in listing.batches:
             key = batch.key
@@ -178,28 +189,25 @@ class BatchStore:
             old = batches.get(key)
             if old is None:
                 batches[key] = batch
-                changes.append((key, None, batch))
+                added.add(key)
+                olds[key] = None
             elif old is not batch and old != batch:
-                # (An equal batch would merge into an equal one: skip building it.)
+                # (An equal batch would merge into an equal one: no need to build it.)
                 new = old.updated_by(batch)
                 if new != old:
                     batches[key] = new
-                    changes.append((key, old, new))
+                    changed.add(key)
+                    olds.setdefault(key, old)
         removed: list[Key] = []
         if listing.status is ListingStatus.COMPLETE:
             # A complete listing is the whole truth: what it no longer shows is gone.
             removed = [k for k in self._keys.get(listing.provider, ()) if k not in seen]
             for key in removed:
-                changes.append((key, batches.pop(key), None))
-        if not changes:
+                olds[key] = batches.pop(key)
+        if not olds:
             return Diff()
-        diff = Diff(
-            frozenset(k for k, old, new in changes if old is None),
-            frozenset(k for k, old, new in changes if old is not None and new is not None),
-            frozenset(removed),
-        )
-        self._commit(changes)
-        return diff
+        self._commit(olds)
+        return Diff(frozenset(added), frozenset(changed), frozenset(removed))
 
     def apply_batch(self, batch: Batch) -> Diff:
         """Fold one batch in (a re-read, a cancel reply): never erases what is known."""
@@ -209,9 +217,8 @@ class BatchStore:
         if old is not None and new == old:
             return Diff()
         self.batches[key] = new
-        diff = Diff(added=frozenset({key})) if old is None else Diff(changed=frozenset({key}))
-        self._commit([(key, old, new)])
-        return diff
+        self._commit({key: old})
+        return Diff(added=frozenset({key})) if old is None else Diff(changed=frozenset({key}))
 
     def load(self, batches: Iterable[Batch]) -> None:
         """Put batches straight in (benchmarks, tests: the gateway caps what one listing gives)."""
@@ -242,6 +249,10 @@ class BatchStore:
                 keys |= changed
         return frozenset(keys)
 
+    def state_of(self, key: Key) -> State:
+        """``batches[key].state``, without deriving it again."""
+        return self._states[key]
+
     def active_keys(self) -> Iterator[Key]:
         """Keys of the batches not in a terminal state, in the order they were first seen."""
         return iter(list(self._active))
@@ -255,32 +266,32 @@ class BatchStore:
         else:
             self._active[key] = None
 
-    def _commit(self, changes: list[_Change]) -> None:
-        """After ``batches`` changed by ``changes`` (key, old, new; ``None`` = absent): bring the
-        per-key caches, the counts and the view along, in time proportional to the changes."""
+    def _commit(self, olds: dict[Key, Batch | None]) -> None:
+        """``batches`` changed at these keys (each one's batch before the change; ``None``: it is
+        new): bring the per-key caches, the counts and the view along.
+
+        Costs time in proportion to the changes, and allocates next to nothing per change: at
+        50,000 batches a full garbage collection costs more than the work itself.
+        """
+        batches = self.batches
         states = self._states
         hay = self._hay
-        values = self._values
-        value_of = _VALUE_OF[self._values_key] if self._values_key is not None else None
         tallies: dict[str, Counter[str] | None] = {}
-        # Per key, the batch before this change and after it (a listing may hold a key twice).
-        net: dict[Key, tuple[Batch | None, Batch | None]] = {}
-        for key, old, new in changes:
+        reread: list[Key] = []  # batches that read differently to the text filter now
+        for key, old in olds.items():
+            new = batches.get(key)
             provider = key[0]
             if provider not in tallies:
                 status = self.providers.get(provider)
                 tallies[provider] = status.counts if status is not None else None
             tally = tallies[provider]
-            first = net.get(key)
-            net[key] = (old if first is None else first[0], new)
             if old is not None and tally is not None:
                 _uncount(tally, STATE_GROUPS[states[key]])
             if new is None:
                 self._keys[provider].pop(key, None)
-                del states[key]
+                states.pop(key, None)
                 self._active.pop(key, None)
-                if hay is not None:
-                    del hay[key]
+                hay.pop(key, None)
                 continue
             state = new.state
             self._set_state(key, state)
@@ -288,31 +299,24 @@ class BatchStore:
                 self._keys.setdefault(provider, {})[key] = None
             if tally is not None:
                 tally[STATE_GROUPS[state]] += 1
-            if hay is not None:
-                hay[key] = _haystack(new, state)
-        # Sort values that moved: (key, old value or None, new value or None).
-        moved: list[tuple[Key, tuple[object, ...] | None, tuple[object, ...] | None]] = []
-        if values is not None and value_of is not None:
-            for key, (old, new) in net.items():
-                before = values.get(key) if old is not None else None
-                after = (value_of(new, states[key]), key) if new is not None else None
-                if before != after:
-                    moved.append((key, before, after))
+            text = _haystack(new, state)
+            if old is not None and hay.get(key) != text:
+                reread.append(key)
+            hay[key] = text
         self.version += 1
-        self._log.append((self.version, frozenset(k for k, _, _ in changes)))
+        self._log.append((self.version, frozenset(olds)))
         self._memo.clear()
-        self._update_view(net, moved)
+        self._update_view(olds, reread)
 
     def _invalidate(self) -> None:
         """Everything changed (a bulk load): caches are rebuilt when next needed."""
         self.version += 1
         self._log.append((self.version, None))
-        self._hay = None
+        states = self._states
+        self._hay = {k: _haystack(b, states[k]) for k, b in self.batches.items()}
         self._values = None
         self._values_key = None
-        self._order = None
-        self._view = None
-        self._memo.clear()
+        self._drop_order()
 
     # ---- counts ------------------------------------------------------------------------------
 
@@ -356,15 +360,14 @@ class BatchStore:
         if sort_reverse is not None:
             self.sort_reverse = sort_reverse
         if (self.sort_key, self.sort_reverse) != self._order_sig:
-            self._order = None
-            self._view = None
-            self._memo.clear()
+            self._drop_order()
         elif self._filter_sig() != before:
-            if self._view is not None:
-                self._memo[before] = self._view
+            if self._view is not None and self._view is not self._order:
+                self._memo[before] = (self._view, self._view_hays)
                 if len(self._memo) > _MEMO_SIZE:
                     del self._memo[next(iter(self._memo))]
             self._view = None
+            self._view_hays = None
 
     def matches(self, batch: Batch) -> bool:
         """The filter ``/`` applies: provider, hide-ended, and text in id / status / state."""
@@ -381,11 +384,18 @@ class BatchStore:
         caller can tell by identity that the view changed), an unchanged view is the same list.
         """
         if self._view is None:
-            self._view = self._filtered(self._sorted())
+            self._view, self._view_hays = self._filtered(self._sorted())
         return self._view
 
     def _sort_value(self, key: Key) -> tuple[object, ...]:
         return (_VALUE_OF[self.sort_key](self.batches[key], self._states[key]), key)
+
+    def _drop_order(self) -> None:
+        self._order = None
+        self._order_hays = None
+        self._view = None
+        self._view_hays = None
+        self._memo.clear()
 
     def _sorted(self) -> list[Key]:
         """Every key in sort order (by unique values, so the order is total and repeatable)."""
@@ -396,110 +406,122 @@ class BatchStore:
                 states = self._states
                 self._values = {k: (value_of(b, states[k]), k) for k, b in self.batches.items()}
                 self._values_key = self.sort_key
-            self._order = sorted(self.batches, key=self._values.__getitem__, reverse=sig[1])
-            self._order_sig = sig
-            self._memo.clear()
+            self._drop_order()
+            order = sorted(self.batches, key=self._values.__getitem__, reverse=sig[1])
+            self._order, self._order_sig = order, sig
+            # Lined up now, while the order is fresh: the first filter keystroke then costs a
+            # pass over strings, not a look-up per batch.
+            self._order_hays = list(map(self._hay.__getitem__, order))
         return self._order
 
     def _filter_sig(self) -> tuple[str | None, str, bool]:
         return (self.provider_filter, self.text_filter, self.hide_ended)
 
-    def _filtered(self, order: list[Key]) -> list[Key]:
-        """``order`` through the filter settings (the order itself when nothing is filtered)."""
+    def _filtered(self, order: list[Key]) -> tuple[list[Key], list[str] | None]:
+        """``order`` through the filter settings (the order itself when nothing is filtered),
+        with the haystacks of the result when they are at hand."""
         sig = self._filter_sig()
         provider, text, hide = sig
         if provider is None and not text and not hide:
-            return order
+            return order, None
         memo = self._memo.get(sig)
         if memo is not None:
             return memo
         needle = text.lower()
-        base = order
+        keys, hays = order, self._order_hays
         # Typing more of the text can only narrow the result: start from the narrowest result
-        # already computed for a text this one contains.
-        for (p, t, h), keys in self._memo.items():
-            if p == provider and h == hide and t and t.lower() in needle and len(keys) < len(base):
-                base = keys
-        if base is order:
+        # already computed for a text that this one contains.
+        for (p, t, h), (memo_keys, memo_hays) in self._memo.items():
+            narrower = p == provider and h == hide and t and t.lower() in needle
+            if narrower and len(memo_keys) < len(keys):
+                keys, hays = memo_keys, memo_hays
+        if keys is order:
             if provider is not None:
-                base = [k for k in base if k[0] == provider]
+                keys, hays = _kept(keys, hays, [k[0] == provider for k in keys])
             if hide:
                 states = self._states
-                base = [k for k in base if states[k] not in TERMINAL_STATES]
+                keys, hays = _kept(keys, hays, [states[k] not in TERMINAL_STATES for k in keys])
         if needle:
             if _SEP in needle:
                 batches = self.batches
-                base = [k for k in base if text_matches(batches[k], text)]
+                keys = [k for k in keys if text_matches(batches[k], text)]
+                hays = None
             else:
-                hay = self._haystacks()
-                base = [k for k in base if needle in hay[k]]
-        elif base is order:
-            base = list(base)
-        return base
+                if hays is None:
+                    hays = list(map(self._hay.__getitem__, keys))
+                keys, hays = _kept(keys, hays, [needle in h for h in hays])
+        return keys, hays
 
-    def _haystacks(self) -> dict[Key, str]:
-        if self._hay is None:
-            states = self._states
-            self._hay = {k: _haystack(b, states[k]) for k, b in self.batches.items()}
-        return self._hay
-
-    def _update_view(
-        self,
-        net: dict[Key, tuple[Batch | None, Batch | None]],
-        moved: list[tuple[Key, tuple[object, ...] | None, tuple[object, ...] | None]],
-    ) -> None:
-        """Re-place what moved in the sorted order, and in the filtered view if there is one."""
+    def _update_view(self, olds: dict[Key, Batch | None], reread: list[Key]) -> None:
+        """Re-place the keys whose sort value moved in the sorted order, and the keys that moved,
+        joined or left in the filtered view if there is one (``olds`` as for ``_commit``;
+        ``reread``: the keys whose haystack changed)."""
         values = self._values
+        if values is None or self._values_key is None:
+            return
+        value_of = _VALUE_OF[self._values_key]
+        batches = self.batches
+        states = self._states
+        # The new sort value of each key whose value moved (None: the key is gone).
+        fresh: dict[Key, tuple[object, ...] | None] = {}
+        for key in olds:
+            new = batches.get(key)
+            value = (value_of(new, states[key]), key) if new is not None else None
+            if value != values.get(key):
+                fresh[key] = value
         order = self._order
-        if values is None:
+        if order is None or self._values_key is not self.sort_key or self._order_sig is None:
+            _store_values(values, fresh)
+            self._drop_order()
             return
-        if order is None or self._values_key is not self.sort_key:
-            for key, _, value in moved:
-                if value is None:
-                    values.pop(key, None)
-                else:
-                    values[key] = value
+        if 2 * len(fresh) > _BISECT_LIMIT:
+            # Many moves (a first deep listing): sort once, when the view is next asked for,
+            # rather than after each provider's listing.
+            _store_values(values, fresh)
+            self._drop_order()
             return
-        reverse = bool(self._order_sig and self._order_sig[1])
-        filtered = self._view is not None and self._view is not order
-        view_outs: list[tuple[Key, tuple[object, ...]]] = []
+        reverse = self._order_sig[1]
+        view = self._view
+        filtered = view is not None and view is not order
+        view_outs: list[Key] = []
         view_ins: list[Key] = []
         if filtered:
-            # Which rows leave or join the filtered view, or move within it.
-            moved_keys = {key for key, _, _ in moved}
-            for key, (old, new) in net.items():
+            for key, old in olds.items():
+                new = batches.get(key)
                 was = old is not None and self.matches(old)
                 now = new is not None and self.matches(new)
-                if was and (not now or key in moved_keys):
-                    view_outs.append((key, values[key]))
-                if now and (not was or key in moved_keys):
+                if was and (not now or key in fresh):
+                    view_outs.append(key)
+                if now and (not was or key in fresh):
                     view_ins.append(key)
-        outs = [(key, old) for key, old, _ in moved if old is not None]
-        ins = [key for key, _, new in moved if new is not None]
-        small = len(outs) + len(ins) <= _BISECT_LIMIT
         small_view = len(view_outs) + len(view_ins) <= _BISECT_LIMIT
+        hays = self._order_hays
+        # Out with the old values first (they say where the keys are)...
         new_order = order
-        if moved and small:
+        if fresh:
             new_order = order.copy()
-            _remove_sorted(new_order, outs, values, reverse)
-        new_view = self._view
-        if filtered and (view_outs or view_ins) and small_view and new_view is not None:
-            new_view = new_view.copy()
+            hays = hays.copy() if hays is not None else None
+            _remove_sorted(new_order, [k for k in fresh if k in values], values, reverse, hays)
+        new_view = view
+        if filtered and view is not None and (view_outs or view_ins) and small_view:
+            new_view = view.copy()
             _remove_sorted(new_view, view_outs, values, reverse)
-        # The old values served to find the keys; from here on the new ones apply.
-        for key, _, value in moved:
-            if value is None:
-                del values[key]
-            else:
-                values[key] = value
-        if moved:
-            if small:
-                _insert_sorted(new_order, ins, values, reverse)
-            else:
-                new_order = sorted(self.batches, key=values.__getitem__, reverse=reverse)
+        # ...then in with the new ones.
+        _store_values(values, fresh)
+        hay = self._hay
+        if fresh:
+            ins = [k for k, v in fresh.items() if v is not None]
+            _insert_sorted(new_order, ins, values, reverse, hays, hay)
             self._order = new_order
+        if hays is not None:
+            # Batches that changed without moving may read differently to the text filter.
+            for key in reread:
+                if key not in fresh:
+                    hays[_position(new_order, values[key], values, reverse)] = hay[key]
+        self._order_hays = hays
+        self._view_hays = None
         if not filtered:
-            if self._view is not None:
+            if view is not None:
                 self._view = new_order
         elif view_outs or view_ins:
             if small_view and new_view is not None:
@@ -512,21 +534,23 @@ class BatchStore:
         return len(self.view())
 
 
-_Change = tuple[Key, "Batch | None", "Batch | None"]
 #: Changes logged for ``changed_since`` (a table syncs after every poll; this is plenty).
 _LOG_SIZE = 64
 #: Filtered views remembered per filter settings between changes (typing and backspacing).
 _MEMO_SIZE = 16
 #: Up to this many sort moves per change are bisected into a copy of the order; more re-sort it
-#: (with cached sort values, which is cheap, and at that point no slower than bisecting).
+#: (with cached sort values: at that point no slower than bisecting).
 _BISECT_LIMIT = 256
 #: Joins the fields the text filter searches; a filter text containing it takes the slow path.
 _SEP = "\x00"
 
 
 def _haystack(batch: Batch, state: State) -> str:
-    return _SEP.join(
-        s.lower() for s in (batch.id, batch.processing_status, state.value, batch.provider)
+    # One lower() over the joined fields equals lowering each: the separator is neither cased nor
+    # case-ignorable, so even a final sigma lowers the same.
+    sep = _SEP
+    return (
+        f"{batch.id}{sep}{batch.processing_status}{sep}{state.value}{sep}{batch.provider}".lower()
     )
 
 
@@ -571,25 +595,54 @@ def _position(
     return lo
 
 
+def _store_values(
+    values: dict[Key, tuple[object, ...]], fresh: dict[Key, tuple[object, ...] | None]
+) -> None:
+    for key, value in fresh.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+
+
 def _remove_sorted(
     keys: list[Key],
-    outs: list[tuple[Key, tuple[object, ...]]],
+    outs: list[Key],
     values: dict[Key, tuple[object, ...]],
     rev: bool,
+    hays: list[str] | None = None,
 ) -> None:
-    for key, value in outs:
-        i = _position(keys, value, values, rev)
-        if i < len(keys) and keys[i] == key:
-            del keys[i]
-        else:  # not where its value says: cannot happen while the caches agree, but be safe
-            keys.remove(key)
+    """Remove ``outs`` from ``keys`` (sorted by ``values``, which still hold their positions),
+    and the same positions from ``hays`` (lined up with ``keys``)."""
+    for key in outs:
+        i = _position(keys, values[key], values, rev)
+        if not (i < len(keys) and keys[i] == key):
+            i = keys.index(key)  # cannot happen while the caches agree, but be safe
+        del keys[i]
+        if hays is not None:
+            del hays[i]
 
 
 def _insert_sorted(
-    keys: list[Key], ins: list[Key], values: dict[Key, tuple[object, ...]], rev: bool
+    keys: list[Key],
+    ins: list[Key],
+    values: dict[Key, tuple[object, ...]],
+    rev: bool,
+    hays: list[str] | None = None,
+    hay: dict[Key, str] | None = None,
 ) -> None:
     for key in ins:
-        keys.insert(_position(keys, values[key], values, rev), key)
+        i = _position(keys, values[key], values, rev)
+        keys.insert(i, key)
+        if hays is not None and hay is not None:
+            hays.insert(i, hay[key])
+
+
+def _kept(
+    keys: list[Key], hays: list[str] | None, mask: list[bool]
+) -> tuple[list[Key], list[str] | None]:
+    """The keys (and haystacks) where ``mask`` is true."""
+    return list(compress(keys, mask)), list(compress(hays, mask)) if hays is not None else None
 
 
 def text_matches(batch: Batch, text: str) -> bool:

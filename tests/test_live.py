@@ -155,3 +155,15 @@ async def test_canceling_too_long_is_flagged_and_counted_per_provider(rig):
     flags = [f.flag.value for f in session.flags.get(target.key, [])]
     assert "canceling-stuck" in flags
     assert session.flagged_per_provider().get("anthropic", 0) >= 1
+
+
+async def test_a_failing_management_api_on_a_deep_poll_keeps_listing_known_providers(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    world.faults.fail_next(503, "<html><title>503</title></html>", path="/api/providers", times=5)
+    world.clear_request_log()
+    clock.advance(5)
+    result = await session.poll(deep=True)
+    assert result.error is None and not session.stale
+    listed = {r.provider for r in world.requests(op="batch_list")}
+    assert listed == set(world.batch_providers())

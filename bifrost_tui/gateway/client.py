@@ -29,8 +29,13 @@ from .errors import (
     BadResponse,
     GatewayConfigError,
     GatewayError,
+    GatewayTimeout,
     NotFound,
+    RateLimited,
     RequestRejected,
+    ServerError,
+    TLSFailure,
+    Unreachable,
 )
 from .http import (
     Credentials,
@@ -154,6 +159,15 @@ def _cancel_landed(batch: Batch) -> bool:
         State.CANCELING,
         State.ENDED_CANCELED,
     )
+
+
+def _transient(error: GatewayError) -> bool:
+    """No answer, or a proxy's 502/503/504, or rate limiting: says nothing about the resource."""
+    if isinstance(error, TLSFailure):
+        return False
+    if isinstance(error, Unreachable | GatewayTimeout | RateLimited):
+        return True
+    return isinstance(error, ServerError) and error.status in (502, 503, 504)
 
 
 def _unexpected(exc: Exception, what: str, provider: str | None = None) -> BadResponse:
@@ -327,12 +341,20 @@ class GatewayClient:
         return infos
 
     async def _key_reason(self, name: str) -> str | None:
-        """``None`` when the provider has a usable batch key, else why not (never raises)."""
+        """``None`` when the provider has a usable batch key, else why not (never raises).
+
+        A keys call that got no answer in time (one slow provider, a proxy that lost its upstream)
+        says nothing about the keys: the provider stays batch-capable, so its listing is tried and
+        fails or succeeds on its own, and its last good data is kept and shown stale instead of
+        silently dropping out of every later refresh.
+        """
         try:
             path = f"/api/providers/{encode_segment(name)}/keys"
             reply = await self._core.call("GET", path, route=Route.MANAGEMENT, provider=name)
             data = decode_json(reply)
         except GatewayError as exc:
+            if _transient(exc):
+                return None
             return f"could not read its keys ({exc.describe()})"
         except Exception as exc:
             return f"could not read its keys ({type(exc).__name__})"

@@ -90,6 +90,12 @@ class RateLimited(GatewayError):
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
 
+    def describe(self) -> str:
+        text = super().describe()
+        if self.retry_after is not None:
+            text += f" (the gateway asks to retry after {self.retry_after:g}s)"
+        return text
+
 
 class RequestRejected(GatewayError):
     """Any other 4xx: the gateway refused the request as made."""

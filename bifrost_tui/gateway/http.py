@@ -271,6 +271,11 @@ class Reply:
     #: Scrubs the client's secrets from text taken from this reply (a gateway may echo them).
     redact: Callable[[str], str] = field(default=lambda s: s, compare=False, repr=False)
 
+    def __repr__(self) -> str:
+        # Never the body or the headers: a gateway may echo a key back in either, and a crash
+        # traceback prints the locals of every frame (Textual's does) with their reprs.
+        return f"Reply(status={self.status}, path={self.path!r}, body=<{len(self.body)} bytes>)"
+
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300

@@ -126,7 +126,12 @@ async def list_provider(
     except ValueError as exc:
         return listing(
             ListingStatus.ERROR,
-            error=BadResponse(str(exc), provider=provider, path=ANTHROPIC_BATCHES),
+            error=BadResponse(
+                f"the gateway's answer is {exc}",
+                status=reply.status,
+                provider=provider,
+                path=ANTHROPIC_BATCHES,
+            ),
         )
 
     first, first_skipped = _parse_items(

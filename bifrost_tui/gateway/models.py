@@ -498,8 +498,22 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array"}.get(type(value), "value")
+
+
 def parse_list_page(data: Any) -> ListPageWire:
     """Validate a list page; raises ``ValueError`` (pydantic's ``ValidationError`` is one)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a batch list page (a JSON {_json_kind(data)}, not an object)")
+    if not isinstance(data.get("data"), list):
+        raise ValueError("not a batch list page (no 'data' array)")
     try:
         return ListPageWire.model_validate(data)
     except ValidationError as exc:

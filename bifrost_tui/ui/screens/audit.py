@@ -28,7 +28,8 @@ class AuditScreen(Screen[None]):
 
     def __init__(self, log: AuditLog | None = None) -> None:
         super().__init__()
-        self.log = log or AuditLog()
+        # Not ``self.log``: that is Textual's logger property on every widget and screen.
+        self.audit_log = log or AuditLog()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="audit-head", markup=False)
@@ -47,9 +48,10 @@ class AuditScreen(Screen[None]):
         head = self.query_one("#audit-head", Static)
         table.clear()
         try:
-            entries = self.log.read()
+            entries = self.audit_log.read()
         except OSError as exc:
-            head.update(Text(f"cannot read {self.log.path}: {exc.strerror}", style="bold red"))
+            where = safe_text(str(self.audit_log.path))
+            head.update(Text(f"cannot read {where}: {exc.strerror}", style="bold red"))
             return
         shown = entries[-SHOW_LAST:][::-1]
         # Cells are rich Text: audit lines hold gateway text, which must never be read as markup.
@@ -57,7 +59,7 @@ class AuditScreen(Screen[None]):
             table.add_row(*(Text(cell) for cell in row))
         head.update(
             Text(
-                f"{len(entries)} cancel attempt(s) in {safe_text(str(self.log.path))} "
+                f"{len(entries)} cancel attempt(s) in {safe_text(str(self.audit_log.path))} "
                 f"(newest first; `bifrost-tui audit --since 1h` prints them)",
                 style="dim",
             )

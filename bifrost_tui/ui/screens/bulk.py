@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -17,6 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from ...bulk import BulkSummary
 from ...gateway.models import Batch
 from ...textsafe import safe_text
+from .confirm import SHORT_ROWS
 
 SHOW_FIRST = 10
 
@@ -42,6 +43,8 @@ def bulk_body(batches: Sequence[Batch], partial: Sequence[str]) -> Text:
 class BulkConfirmScreen(ModalScreen[bool]):
     """Yes stays disabled until every required confirmation is given; focus starts on No."""
 
+    # Short terminals: compact, and only the list scrolls, so the buttons stay on screen.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     DEFAULT_CSS = """
     BulkConfirmScreen { align: center middle; }
     BulkConfirmScreen > Vertical {
@@ -51,6 +54,11 @@ class BulkConfirmScreen(ModalScreen[bool]):
     BulkConfirmScreen #bulk-body { height: auto; max-height: 24; }
     BulkConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     BulkConfirmScreen Button { margin-left: 2; }
+    BulkConfirmScreen.-short > Vertical { max-width: 100%; height: 100%; max-height: 100%;
+        padding: 0 1; }
+    BulkConfirmScreen.-short #bulk-body { height: 1fr; }
+    BulkConfirmScreen.-short Horizontal { margin-top: 0; }
+    BulkConfirmScreen.-short Button { min-width: 0; margin-left: 1; }
     """
     BINDINGS = [Binding("escape", "answer(False)", "No")]
 
@@ -79,8 +87,16 @@ class BulkConfirmScreen(ModalScreen[bool]):
                 yield Button(f"Cancel {len(self.batches)} batch(es)", id="yes", variant="error")
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.height)
         self.query_one("#no", Button).focus()
         self._update()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        for button in self.query(Button):
+            button.compact = height < SHORT_ROWS
 
     def ready(self) -> bool:
         if self.partial and not self.query_one("#ack", Checkbox).value:

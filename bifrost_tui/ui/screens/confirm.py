@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -15,10 +16,16 @@ from ...formatting import STATE_LABELS, counts_text, relative
 from ...gateway.models import Batch
 from ...textsafe import safe_text
 
+#: Terminal rows below which dialogs go compact.
+SHORT_ROWS = 24
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/No dialog: ``y`` confirms, ``n``/``escape`` aborts, focus starts on No."""
 
+    # Below 24 rows the dialog goes compact (no padding, one-line buttons) and its body scrolls,
+    # so the title, the batch's provider and id, and the buttons stay on screen even at 40x10.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
@@ -26,8 +33,14 @@ class ConfirmScreen(ModalScreen[bool]):
         padding: 1 2;
     }
     ConfirmScreen .title { text-style: bold; margin-bottom: 1; }
+    ConfirmScreen #confirm-scroll { height: auto; }
     ConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
+    ConfirmScreen.-short > Vertical { max-width: 100%; height: 100%; padding: 0 1; }
+    ConfirmScreen.-short .title { margin-bottom: 0; }
+    ConfirmScreen.-short #confirm-scroll { height: 1fr; }
+    ConfirmScreen.-short Horizontal { margin-top: 0; }
+    ConfirmScreen.-short Button { min-width: 0; margin-left: 1; }
     """
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -44,13 +57,22 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self._title), classes="title")
-            yield Static(self._body, id="confirm-body")
+            with VerticalScroll(id="confirm-scroll"):
+                yield Static(self._body, id="confirm-body")
             with Horizontal():
                 yield Button("No (n)", id="no", variant="primary")
                 yield Button(f"{self._yes} (y)", id="yes", variant="error")
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.height)
         self.query_one("#no", Button).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        for button in self.query(Button):
+            button.compact = height < SHORT_ROWS  # one-line buttons on a short terminal
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -17,9 +17,11 @@ from textual.widgets.option_list import Option
 from ...connection import ConfigError as ConnectionConfigError
 from ...connection import demo_connection, open_connection
 from ...profiles import (
+    ConcurrentModification,
     ConfigError,
     Profile,
     ProfileExists,
+    ProfileFileError,
     ProfilesFile,
     ProfileStore,
     normalize_url,
@@ -30,6 +32,12 @@ from .confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from ..app import BifrostApp
+
+#: Said when another process (a CLI in another pane, an editor) wrote the file meanwhile.
+CHANGED_ELSEWHERE = (
+    "the profiles file was changed by another program since this screen read it; nothing was "
+    "written. It has been reloaded:"
+)
 
 FIRST_RUN_HINT = (
     "No gateway profile yet. Press a to add one (name, URL, and the environment variable that "
@@ -204,7 +212,7 @@ class ProfilesScreen(Screen[None]):
         try:
             self.store.remove(name)
         except ConfigError as exc:
-            self._flash(str(exc), "error")
+            self._refused(exc)
             return
         self._flash(f"profile {name} deleted")
         self.reload()
@@ -216,10 +224,20 @@ class ProfilesScreen(Screen[None]):
         try:
             self.store.set_default(name)
         except ConfigError as exc:
-            self._flash(str(exc), "error")
+            self._refused(exc)
             return
         self._flash(f"{name} is now the default profile")
         self.reload()
+
+    def _refused(self, exc: ConfigError) -> None:
+        """A write was refused. When the file changed under us, re-read it, so the list shows
+        what is really there and the operator's retry can succeed (never "reload and retry"
+        forever against a stale read)."""
+        if isinstance(exc, ConcurrentModification):
+            self.reload()
+            self._flash(f"{CHANGED_ELSEWHERE} check the list and try again", "warning")
+            return
+        self._flash(str(exc), "error")
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2 or self.bapp.session is not None:
@@ -290,11 +308,14 @@ class ProfileForm(ModalScreen[str | None]):
                 p.read_only if p else False,
                 id="f-read_only",
             )
+            # Problems with the file itself (changed or broken by another program), not a field.
+            yield Label("", id="e-form", classes="error", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
 
     def on_mount(self) -> None:
+        self.query_one("#e-form", Label).display = False
         self.query_one("#f-url" if self.profile else "#f-name", Input).focus()
 
     def action_cancel_form(self) -> None:
@@ -359,8 +380,13 @@ class ProfileForm(ModalScreen[str | None]):
         return errors, settings
 
     def save(self) -> None:
-        errors, settings = self.validate()
-        if not errors:
+        form_error = ""
+        try:
+            errors, settings = self.validate()
+        except ConfigError as exc:  # the file broke under us (validate reads it for a new name)
+            errors, settings = {}, {}
+            form_error = str(exc)
+        if not errors and not form_error:
             name = self.profile.name if self.profile else self._value("name")
             try:
                 if self.profile is None:
@@ -369,14 +395,31 @@ class ProfileForm(ModalScreen[str | None]):
                     self.store.edit(name, settings)
             except ProfileExists as exc:
                 errors["name"] = str(exc)
+            except ConcurrentModification:
+                form_error = self._reread()
+            except ProfileFileError as exc:
+                # Broken by another program (an editor saved half a file): never overwritten.
+                form_error = str(exc)
             except ConfigError as exc:
                 text = str(exc)
                 field = next((f for f in FORM_FIELDS if f in text), "url")
                 errors[field] = text
         for field in FORM_FIELDS:
             self.query_one(f"#e-{field}", Label).update(Text(errors.get(field, "")))
-        if not errors:
+        message = self.query_one("#e-form", Label)
+        message.update(Text(form_error))
+        message.display = bool(form_error)
+        if not errors and not form_error:
             self.dismiss(self.profile.name if self.profile else self._value("name"))
+
+    def _reread(self) -> str:
+        """Re-read the file after another program changed it; the words to show in the form."""
+        try:
+            self.store.load()
+        except ConfigError as exc:
+            return f"{CHANGED_ELSEWHERE} it cannot be used now:\n{exc}"
+        action = "your changes to these fields" if self.profile else "the new profile"
+        return f"{CHANGED_ELSEWHERE} press Save again to write {action}, or Cancel."
 
 
 __all__ = ["ProfileForm", "ProfilesScreen", "Vertical"]

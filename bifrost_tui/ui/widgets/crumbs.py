@@ -9,6 +9,9 @@ from textual.widgets import Static
 
 from ...textsafe import safe_text
 
+#: Characters of the STALE message that must fit before the narrow layout is used.
+STALE_WORDS = 24
+
 
 @dataclass(frozen=True)
 class CrumbState:
@@ -42,12 +45,41 @@ class CrumbBar(Static):
         if state == self._state:
             return  # nothing changed: write nothing to the terminal
         self._state = state
-        self.update(render_crumbs(state))
+        self.update(render_crumbs(state, self.content_size.width or None))
+
+    def on_resize(self) -> None:
+        # The narrow layout depends on the width: a terminal shrunk to 40 columns must still see
+        # STALE, not just the profile and the URL.
+        if self._state is not None:
+            self.update(render_crumbs(self._state, self.content_size.width or None))
 
 
-def render_crumbs(s: CrumbState) -> Text:
-    """Build the line from plain strings (gateway text is never parsed as markup)."""
-    parts: list[tuple[str, str] | str] = [
+def render_crumbs(s: CrumbState, width: int | None = None) -> Text:
+    """Build the line from plain strings (gateway text is never parsed as markup).
+
+    When ``width`` is given and it would cut the parts that say something is wrong (``RO``,
+    ``STALE`` and the start of its error), they move to the front, so a narrow terminal cuts the
+    profile and the URL rather than the warning.
+    """
+    line = _assemble(s)
+    if width is None or not (s.stale or s.read_only):
+        return line
+    badge = " STALE " if s.stale else " RO "
+    needed = line.plain.find(badge) + len(badge) + (STALE_WORDS if s.stale else 0)
+    if needed <= width:
+        return line
+    return _assemble(s, urgent_first=True)
+
+
+def _assemble(s: CrumbState, *, urgent_first: bool = False) -> Text:
+    urgent: list[tuple[str, str] | str] = []
+    if s.read_only:
+        urgent += ["  ", (" RO ", "bold reverse")]
+    if s.stale:
+        # First after health: on a narrow terminal the error must not be the part that is cut.
+        urgent += ["  ", (" STALE ", "bold reverse red"), " ", (safe_text(s.stale, 120), "red")]
+    parts: list[tuple[str, str] | str] = [*urgent[1:], "  "] if urgent_first else []
+    parts += [
         (safe_text(s.profile, 24), "bold"),
         " ",
         (safe_text(s.url, 48), "underline"),
@@ -56,12 +88,9 @@ def render_crumbs(s: CrumbState) -> Text:
     health = s.health or "?"
     health_style = "bold green" if health == "ok" else "bold red"
     parts.append((f"health {safe_text(health, 20)}", health_style))
-    if s.read_only:
-        parts += ["  ", (" RO ", "bold reverse")]
-    if s.stale:
-        # First after health: on a narrow terminal the error must not be the part that is cut.
-        parts += ["  ", (" STALE ", "bold reverse red"), " ", (safe_text(s.stale, 120), "red")]
-    elif s.version:
+    if not urgent_first:
+        parts += urgent
+    if not s.stale and s.version:
         parts += [" ", (safe_text(s.version, 24), "dim")]
     if s.provider:
         parts += ["  ", (f"provider: {safe_text(s.provider, 20)}", "bold")]
