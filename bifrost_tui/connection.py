@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .gateway.client import ClientConfig, GatewayClient
 
 DEMO_URL = "http://bifrost-sim.demo"
+#: What BIFROST_READ_ONLY may say to mean "no" (the same words as profiles.env_flag).
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 
 class ConfigError(Exception):
@@ -115,19 +117,14 @@ def open_connection(
     """
     if refresh is not None and refresh < 1:
         raise ConfigError("--refresh must be at least 1 second")
-    from .profiles import (
-        ENV_READ_ONLY,
-        NoGatewayChosen,
-        ProfileStore,
-        env_flag,
-        resolve_connection,
-    )
-    from .profiles import ConfigError as ProfileConfigError
-
     if demo:
-        # An unrecognised BIFROST_READ_ONLY value errs on the safe side (read-only).
-        env_read_only = env_flag(env.get(ENV_READ_ONLY)) is not False
+        # An unrecognised BIFROST_READ_ONLY value errs on the safe side (read-only). The demo
+        # never reads the profiles file, so its module is not even imported.
+        value = env.get("BIFROST_READ_ONLY")
+        env_read_only = value is not None and value.strip().lower() not in _FALSE_WORDS
         return demo_connection(read_only=read_only or env_read_only, refresh=refresh or 5.0)
+    from .profiles import ConfigError as ProfileConfigError
+    from .profiles import NoGatewayChosen, ProfileStore, resolve_connection
 
     try:
         resolved = resolve_connection(

@@ -15,7 +15,7 @@ Request cost of a refresh (stated in the README):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -209,16 +209,25 @@ class LiveSession:
 
     # ---- cancel -------------------------------------------------------------------------------
 
-    async def cancel(self, key: Key) -> CancelResult:
+    async def cancel(
+        self, key: Key, *, on_change: Callable[[Diff], None] | None = None
+    ) -> CancelResult:
         """Send one cancel (never retried), fold what came back into the store, start watching."""
         provider, batch_id = key
         # Raises Unreachable when the request never left (nothing happened): the caller says so.
-        result = await self.client.cancel_batch(provider, batch_id, kind=self._kind(provider))
-        diff = Diff()
-        if result.reply is not None:
-            diff = diff | self.store.apply_batch(result.reply)
+
+        def reply_landed(reply: Batch) -> None:
+            # Shown at once; the re-read that follows fills in what the partial reply lacks.
+            diff = self.store.apply_batch(reply)
+            if on_change is not None and diff:
+                on_change(diff)
+
+        result = await self.client.cancel_batch(
+            provider, batch_id, kind=self._kind(provider), on_reply=reply_landed
+        )
+        diff = Diff(changed=frozenset({key}))
         if result.batch is not None:
-            diff = diff | self.store.apply_batch(result.batch)
+            self.store.apply_batch(result.batch)
         self.update_flags(diff)
         current = self.store.batches.get(key)
         if current is not None and not current.state.terminal:

@@ -218,7 +218,8 @@ def test_cli_path_never_imports_textual(env):
     code = (
         "import sys; from bifrost_tui.cli import main;"
         "rc = main(['batches','list','--demo','--json']);"
-        "assert 'textual' not in sys.modules, 'textual imported'"
+        "assert 'textual' not in sys.modules, 'textual imported';"
+        "assert 'bifrost_tui.profiles' not in sys.modules, 'the demo read profiles'"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
@@ -325,3 +326,19 @@ def test_watch_follows_a_cancel_until_it_ends(env):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
+
+
+def test_demo_respects_bifrost_read_only_and_errs_on_the_safe_side():
+    from bifrost_tui.connection import open_connection
+    from bifrost_tui.profiles import _FALSE_WORDS, _TRUE_WORDS
+
+    def demo(value):
+        env = {} if value is None else {"BIFROST_READ_ONLY": value}
+        return open_connection(
+            profile=None, url=None, demo=True, read_only=False, refresh=None, env=env
+        ).read_only
+
+    assert demo(None) is False
+    assert all(demo(w) is False for w in _FALSE_WORDS)
+    assert all(demo(w) is True for w in _TRUE_WORDS)
+    assert demo("maybe") is True

@@ -447,7 +447,12 @@ class GatewayClient:
             ) from None
 
     async def cancel_batch(
-        self, provider: str, batch_id: str, *, kind: str | None = None
+        self,
+        provider: str,
+        batch_id: str,
+        *,
+        kind: str | None = None,
+        on_reply: Callable[[Batch], None] | None = None,
     ) -> CancelResult:
         """``POST .../{id}/cancel`` once (never retried), then re-read the batch.
 
@@ -457,15 +462,23 @@ class GatewayClient:
           turned into ACCEPTED only if the re-read shows the cancel landed.
         - The request never left (connection refused, DNS, TLS): raises ``Unreachable``.
         When the re-read fails, ``reread_error`` says why and ``batch`` is the reply (or ``None``).
+        ``on_reply`` sees an accepted reply at once, before the re-read: the console paints
+        ``canceling`` one round trip sooner.
         """
         try:
-            return await self._cancel_batch(provider, batch_id, kind or provider)
+            return await self._cancel_batch(provider, batch_id, kind or provider, on_reply)
         except GatewayError:
             raise
         except Exception as exc:
             raise _unexpected(exc, "cancelling a batch", str(provider)) from exc
 
-    async def _cancel_batch(self, provider: str, batch_id: str, kind: str) -> CancelResult:
+    async def _cancel_batch(
+        self,
+        provider: str,
+        batch_id: str,
+        kind: str,
+        on_reply: Callable[[Batch], None] | None = None,
+    ) -> CancelResult:
         headers = _provider_header(provider)
         path = _batch_path(kind, batch_id) + "/cancel"
         result = CancelResult(provider=provider, batch_id=batch_id, outcome=CancelOutcome.UNKNOWN)
@@ -504,6 +517,8 @@ class GatewayClient:
                 result.request_id = result.request_id or error.request_id
                 if 300 <= reply.status < 500 or isinstance(error, GatewayConfigError):
                     result.outcome = CancelOutcome.REFUSED
+        if result.reply is not None and on_reply is not None:
+            on_reply(result.reply)
         try:
             fresh = await self._get_batch(provider, batch_id, kind)
         except Exception as exc:

@@ -305,13 +305,18 @@ def derive_state(
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """One batch as the console knows it. Equality ignores ``raw`` (it carries per-call latency)."""
+    """One batch as the console knows it.
+
+    Equality is what an operator can see: it ignores ``raw`` (it carries per-call latency) and
+    ``source`` (a light poll and a deep listing describe the same batch through different routes;
+    counted as a change, the flip would repaint every row on every poll).
+    """
 
     id: str
     provider: str
     processing_status: str
     provider_kind: str = ""
-    source: Source = Source.LIST
+    source: Source = field(default=Source.LIST, compare=False)
     request_counts: RequestCounts | None = None
     created_at: datetime | None = None
     expires_at: datetime | None = None
@@ -322,6 +327,20 @@ class Batch:
     #: The Bifrost status when the object came in OpenAI shape (``cancelled``, ``completed``...).
     native_status: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    #: Derived once: the store, the table and the rules read it for every row, often.
+    _state: State = field(init=False, compare=False, repr=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "_state",
+            derive_state(
+                self.processing_status,
+                self.cancel_initiated_at,
+                self.request_counts,
+                self.native_status,
+            ),
+        )
 
     @property
     def key(self) -> tuple[str, str]:
@@ -329,12 +348,7 @@ class Batch:
 
     @property
     def state(self) -> State:
-        return derive_state(
-            self.processing_status,
-            self.cancel_initiated_at,
-            self.request_counts,
-            self.native_status,
-        )
+        return self._state
 
     @property
     def cancellable(self) -> bool:

@@ -99,7 +99,8 @@ class BifrostApp(App[int]):
         stale = None
         if session is not None:
             if session.last_ok is not None:
-                refreshed = session.last_ok.strftime("%H:%M:%S UTC")
+                # Minute granularity: an idle console over SSH must not repaint on every poll.
+                refreshed = session.last_ok.strftime("%H:%M UTC")
             if session.last_error is not None:
                 stale = describe_error(session.last_error)
         return CrumbState(
@@ -358,7 +359,7 @@ class BifrostApp(App[int]):
         state_before = before.state if before else None
         audit = self._audit_hook(bulk=False)
         try:
-            result = await self.session.cancel(key)
+            result = await self.session.cancel(key, on_change=self.data_changed)
         except GatewayError as exc:
             # The request never left the machine: nothing happened to the batch.
             audit(ItemResult(key, ItemOutcome.NOT_SENT, state_before, reason=exc.describe()))
