@@ -1,17 +1,16 @@
-"""Benchmark data: batches from the seeded simulator, converted the way a deep listing parses them."""
+"""Benchmark data: the seeded simulator's batches, parsed the way a deep listing parses them."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.gateway.models import Batch, RequestCounts, Source
 from bifrost_tui.gateway.results import ListingStatus, ProviderListing
-from bifrost_tui.sim import SimWorld
-from bifrost_tui.sim import emit
+from bifrost_tui.sim import SimWorld, emit
 
 #: The fixed "now" of every in-process benchmark (the simulated world is built around it).
 T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
@@ -64,20 +63,13 @@ def dataset(n: int, seed: int = 7) -> Dataset:
     return Dataset(n, out)
 
 
-def changed_copies(batches: list[Batch], fraction: float, seed: int = 1) -> list[Batch]:
-    """A ``fraction`` of ``batches`` as a later listing shows them: progress moved on."""
+def changed_copies(batches: list[Batch], fraction: float, step: int, seed: int = 1) -> list[Batch]:
+    """The same ``fraction`` of ``batches`` (same seed), as poll number ``step`` shows them: one
+    more request errored each time, so every poll really changes every one of them."""
     rng = random.Random(seed)
     k = max(1, round(len(batches) * fraction))
     out = []
     for b in rng.sample(batches, k):
-        counts = b.request_counts or RequestCounts(known_total=100, succeeded=0, errored=0)
-        out.append(replace(b, request_counts=_progressed(counts), created_at=b.created_at))
+        counts = b.request_counts or RequestCounts(known_total=100)
+        out.append(replace(b, request_counts=replace(counts, errored=(counts.errored or 0) + step)))
     return out
-
-
-def _progressed(counts: RequestCounts) -> RequestCounts:
-    return replace(counts, succeeded=(counts.succeeded or 0) + 1)
-
-
-def later(t: datetime, seconds: float) -> datetime:
-    return t + timedelta(seconds=seconds)

@@ -71,12 +71,13 @@ class MeteredApp(BifrostApp):
                 )
         super()._display(screen, renderable)
 
-    def table_lines_written(self) -> int:
-        """Screen lines inside the batch table that were written since ``reset_meter``."""
+    def table_lines_written(self, *, rows_only: bool = True) -> int:
+        """Screen lines of the batch table written since ``reset_meter``: the rows' cells only, or
+        (``rows_only=False``) anything in the table's region, its scrollbar included."""
         table = self.main_screen.query_one(BatchTable) if self.main_screen else None
         if table is None:
             return 0
-        region = table.region
+        region = table.scrollable_content_region if rows_only else table.region
         return len(
             {
                 y
@@ -92,6 +93,8 @@ class PaintTimer:
     def __init__(self) -> None:
         self.total = 0.0
         self.passes = 0
+        #: ``perf_counter()`` at the end of each pass.
+        self.ends: list[float] = []
         self._original: Any = None
 
     def reset(self) -> float:
@@ -107,8 +110,10 @@ class PaintTimer:
             try:
                 original(screen)
             finally:
-                timer.total += time.perf_counter() - start
+                end = time.perf_counter()
+                timer.total += end - start
                 timer.passes += 1
+                timer.ends.append(end)
 
         Screen._on_timer_update = timed  # type: ignore[method-assign]
         return self

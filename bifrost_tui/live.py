@@ -15,6 +15,7 @@ Request cost of a refresh (stated in the README):
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -183,12 +184,11 @@ class LiveSession:
 
     async def _reread_active(self, exclude: set[Key]) -> Diff:
         """Known active batches that the first pages did not cover: re-read a bounded number."""
-        keys = [
-            k
-            for k, b in self.store.batches.items()
-            if k not in exclude and not b.state.terminal and k not in self.watches
-        ]
-        keys = keys[:MAX_ACTIVE_REREADS]
+        # The store keeps its active keys at hand: no walk over every batch on each poll.
+        candidates = (
+            k for k in self.store.active_keys() if k not in exclude and k not in self.watches
+        )
+        keys = list(itertools.islice(candidates, MAX_ACTIVE_REREADS))
         results = await asyncio.gather(*(self._get(k) for k in keys))
         diff = Diff()
         for batch in results:

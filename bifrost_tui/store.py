@@ -90,8 +90,8 @@ class BatchStore:
     """All batches the console knows, plus the current view (provider, filter, hide-ended, sort).
 
     Kept cheap at 50,000 batches (see ``bench/``): a change costs in proportion to what changed,
-    not to what is known. Per key the store keeps the derived state (``Batch.state`` is computed
-    on each access), the counts per provider are adjusted rather than recounted, and the sorted
+    not to what is known. Per key the store keeps the state, the active keys and the text the
+    filter searches; the counts per provider are adjusted rather than recounted; and the sorted
     order of every batch is kept between changes: a changed batch is re-placed by bisection only
     when its sort value moved. The view is that order filtered; a filter keystroke filters the
     order (or, when the text only grew, the previous result) and never sorts.
@@ -206,7 +206,10 @@ class BatchStore:
                 olds[key] = batches.pop(key)
         if not olds:
             return Diff()
-        self._commit(olds)
+        if len(added) == len(olds) > _BULK:
+            self._commit_added(list(olds), listing.provider)
+        else:
+            self._commit(olds)
         return Diff(frozenset(added), frozenset(changed), frozenset(removed))
 
     def apply_batch(self, batch: Batch) -> Diff:
@@ -268,45 +271,91 @@ class BatchStore:
 
     def _commit(self, olds: dict[Key, Batch | None]) -> None:
         """``batches`` changed at these keys (each one's batch before the change; ``None``: it is
-        new): bring the per-key caches, the counts and the view along.
+        new): bring the per-key caches, the counts and the view along, in one pass over the
+        changed keys (at 50,000 batches every look-up per key shows).
 
-        Costs time in proportion to the changes, and allocates next to nothing per change: at
-        50,000 batches a full garbage collection costs more than the work itself.
+        Allocates next to nothing per change: at 50,000 batches a full garbage collection costs
+        more than the work itself.
         """
         batches = self.batches
         states = self._states
+        active = self._active
         hay = self._hay
-        tallies: dict[str, Counter[str] | None] = {}
+        keys_of = self._keys
+        values = self._values
+        value_of = _VALUE_OF[self._values_key] if self._values_key is not None else None
+        # The new sort value of each key whose value moved (None: the key is gone).
+        fresh: dict[Key, tuple[object, ...] | None] = {}
         reread: list[Key] = []  # batches that read differently to the text filter now
+        provider = None
+        tally: Counter[str] | None = None
+        provider_keys: dict[Key, None] = {}
         for key, old in olds.items():
             new = batches.get(key)
-            provider = key[0]
-            if provider not in tallies:
+            if key[0] != provider:  # a listing is one provider's: this is rare
+                provider = key[0]
                 status = self.providers.get(provider)
-                tallies[provider] = status.counts if status is not None else None
-            tally = tallies[provider]
+                tally = status.counts if status is not None else None
+                provider_keys = keys_of.setdefault(provider, {})
             if old is not None and tally is not None:
                 _uncount(tally, STATE_GROUPS[states[key]])
             if new is None:
-                self._keys[provider].pop(key, None)
+                provider_keys.pop(key, None)
                 states.pop(key, None)
-                self._active.pop(key, None)
+                active.pop(key, None)
                 hay.pop(key, None)
+                if values is not None and key in values:
+                    fresh[key] = None
                 continue
             state = new.state
-            self._set_state(key, state)
+            states[key] = state
+            if state in TERMINAL_STATES:
+                active.pop(key, None)
+            else:
+                active[key] = None
             if old is None:
-                self._keys.setdefault(provider, {})[key] = None
+                provider_keys[key] = None
             if tally is not None:
                 tally[STATE_GROUPS[state]] += 1
             text = _haystack(new, state)
             if old is not None and hay.get(key) != text:
                 reread.append(key)
             hay[key] = text
+            if values is not None and value_of is not None:
+                value = (value_of(new, state), key)
+                if old is None or value != values.get(key):
+                    fresh[key] = value
         self.version += 1
         self._log.append((self.version, frozenset(olds)))
         self._memo.clear()
-        self._update_view(olds, reread)
+        self._update_view(olds, fresh, reread)
+
+    def _commit_added(self, keys: list[Key], provider: str) -> None:
+        """``_commit`` for a listing that only added batches (a first deep listing), done with
+        bulk operations over the new keys rather than a Python pass per key."""
+        batches = self.batches
+        news = [batches[k] for k in keys]
+        if any(k[0] != provider for k in keys):
+            self._commit(dict.fromkeys(keys))
+            return
+        states = [b.state for b in news]
+        self._states.update(zip(keys, states, strict=True))
+        self._active.update(
+            dict.fromkeys(k for k, s in zip(keys, states, strict=True) if s not in TERMINAL_STATES)
+        )
+        self._keys.setdefault(provider, {}).update(dict.fromkeys(keys))
+        status = self.providers.get(provider)
+        if status is not None:
+            status.counts.update(map(STATE_GROUPS.__getitem__, states))
+        self._hay.update(zip(keys, map(_haystack, news, states), strict=True))
+        fresh: dict[Key, tuple[object, ...] | None] = {}
+        if self._values is not None and self._values_key is not None:
+            value_of = _VALUE_OF[self._values_key]
+            fresh = {k: (value_of(b, s), k) for k, b, s in zip(keys, news, states, strict=True)}
+        self.version += 1
+        self._log.append((self.version, frozenset(keys)))
+        self._memo.clear()
+        self._update_view(dict.fromkeys(keys), fresh, [])
 
     def _invalidate(self) -> None:
         """Everything changed (a bulk load): caches are rebuilt when next needed."""
@@ -452,23 +501,20 @@ class BatchStore:
                 keys, hays = _kept(keys, hays, [needle in h for h in hays])
         return keys, hays
 
-    def _update_view(self, olds: dict[Key, Batch | None], reread: list[Key]) -> None:
-        """Re-place the keys whose sort value moved in the sorted order, and the keys that moved,
-        joined or left in the filtered view if there is one (``olds`` as for ``_commit``;
-        ``reread``: the keys whose haystack changed)."""
+    def _update_view(
+        self,
+        olds: dict[Key, Batch | None],
+        fresh: dict[Key, tuple[object, ...] | None],
+        reread: list[Key],
+    ) -> None:
+        """Re-place the keys whose sort value moved (``fresh``: the new values, ``None`` for a
+        key that is gone) in the sorted order, and the keys that moved, joined or left in the
+        filtered view if there is one (``olds`` as for ``_commit``; ``reread``: the keys whose
+        haystack changed)."""
         values = self._values
         if values is None or self._values_key is None:
             return
-        value_of = _VALUE_OF[self._values_key]
         batches = self.batches
-        states = self._states
-        # The new sort value of each key whose value moved (None: the key is gone).
-        fresh: dict[Key, tuple[object, ...] | None] = {}
-        for key in olds:
-            new = batches.get(key)
-            value = (value_of(new, states[key]), key) if new is not None else None
-            if value != values.get(key):
-                fresh[key] = value
         order = self._order
         if order is None or self._values_key is not self.sort_key or self._order_sig is None:
             _store_values(values, fresh)
@@ -536,6 +582,8 @@ class BatchStore:
 
 #: Changes logged for ``changed_since`` (a table syncs after every poll; this is plenty).
 _LOG_SIZE = 64
+#: A listing that adds more batches than this is folded in with bulk operations.
+_BULK = 256
 #: Filtered views remembered per filter settings between changes (typing and backspacing).
 _MEMO_SIZE = 16
 #: Up to this many sort moves per change are bisected into a copy of the order; more re-sort it
@@ -543,6 +591,10 @@ _MEMO_SIZE = 16
 _BISECT_LIMIT = 256
 #: Joins the fields the text filter searches; a filter text containing it takes the slow path.
 _SEP = "\x00"
+
+
+#: ``State.value`` through an enum descriptor costs a Python call; this is a dict look-up.
+_STATE_TEXT: dict[State, str] = {s: s.value for s in State}
 
 
 def _haystack(batch: Batch, state: State) -> str:

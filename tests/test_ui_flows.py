@@ -387,3 +387,29 @@ async def test_ctrl_s_saves_visible_rows_and_a_screenshot(tmp_path):
         assert {row["id"] for row in csv.DictReader(fh)} == visible
     assert (folder / "screenshot.svg").read_text().startswith("<svg")
     assert (folder / "batches.csv").stat().st_mode & 0o777 == 0o600
+
+
+async def test_bang_view_lists_only_flagged_batches_with_why():
+    from bifrost_tui.ui.screens.flagged import FlaggedScreen
+
+    rig = make_rig()
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await start(pilot)
+        app = rig.app
+        target = first_with(app, lambda b: b.provider == "anthropic" and b.cancellable)
+        rig.world.cancel_delay = 3 * 3600  # the cancel hangs upstream
+        await app.do_cancel(target.key)
+        rig.clock.advance(45 * 60)
+        app.tick_minute()  # the rules are about time passing
+        await pilot.pause()
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, FlaggedScreen)
+        table = app.screen.query_one("#flagged-table")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        mine = [r for r in rows if r[1] == target.id]
+        assert mine and "canceling" in mine[0][3]
+        assert len(rows) == sum(1 for _ in app.session.flags)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)

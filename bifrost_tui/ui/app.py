@@ -302,6 +302,11 @@ class BifrostApp(App[int]):
             return
         self.flash(f"saved {len(visible)} row(s) and a screenshot to {folder}", "success")
 
+    def action_flagged(self) -> None:
+        from .screens.flagged import FlaggedScreen
+
+        self.push_screen(FlaggedScreen())
+
     def action_audit(self) -> None:
         from .screens.audit import AuditScreen
 
@@ -583,6 +588,9 @@ class BifrostApp(App[int]):
         )
         yield SystemCommand("Help", "Every key binding", self.action_help)
         yield SystemCommand("Audit log", "Every cancel attempt, newest first", self.action_audit)
+        yield SystemCommand(
+            "Stuck batches", "Only stuck or suspicious batches", self.action_flagged
+        )
         yield SystemCommand(
             "Export", "Visible rows as JSON and CSV, and a screenshot", self.action_export
         )

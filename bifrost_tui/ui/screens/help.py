@@ -19,7 +19,7 @@ HELP: list[tuple[str, list[tuple[str, str]]]] = [
             ("space", "tag / untag the batch under the cursor"),
             ("a", "tag every cancellable batch matching the filter"),
             ("C", "cancel the tagged batches (asks first; escape stops a running one)"),
-            ("!", "show only stuck or suspicious batches (again: show all)"),
+            ("!", "only stuck or suspicious batches, with the rule that flagged each"),
             ("/", "filter by id, status or provider (enter keeps it, escape clears)"),
             ("s / S", "cycle the sort column / reverse the order"),
             ("h", "hide or show ended batches"),

@@ -44,6 +44,7 @@ class MainScreen(Screen[None]):
         Binding("right_square_bracket", "provider(1)", "Next provider", show=False),
         Binding("p", "app.profiles", "Profiles", id="profiles"),
         Binding("A", "app.audit", "Audit", show=False, id="audit"),
+        Binding("exclamation_mark", "app.flagged", "Stuck", show=False, id="flagged"),
         Binding("ctrl+s", "app.export", "Export", show=False, id="export"),
         Binding("question_mark", "app.help", "Help", id="help"),
         Binding("q", "app.request_quit", "Quit", id="quit"),

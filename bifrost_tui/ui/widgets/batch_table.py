@@ -13,6 +13,7 @@ break the terminal.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -36,7 +37,7 @@ from ...formatting import (
     relative,
     time_column,
 )
-from ...gateway.models import Batch, State, derive_state
+from ...gateway.models import TERMINAL_STATES, Batch, RequestCounts, State, derive_state
 from ...store import BatchStore, Diff, Key, SortKey
 from ...textsafe import ELLIPSIS, safe_text
 
@@ -198,17 +199,22 @@ def _digits(value: int | None) -> int:
     return 0 if value is None else len(str(value))
 
 
-def _requests_width(batch: Batch) -> int:
-    counts = batch.request_counts
-    if counts is None:
-        return 1  # "—"
-    shape = (
+def _count_shape(counts: RequestCounts) -> tuple[int, int, int, int, int]:
+    """What the length of ``counts_text(counts)`` depends on: which numbers show, their digits."""
+    return (
         _digits(counts.processing),
         _digits(counts.succeeded),
         _digits(counts.errored),
         _digits(counts.canceled or None),
         _digits(counts.expired or None),
     )
+
+
+def _requests_width(batch: Batch) -> int:
+    counts = batch.request_counts
+    if counts is None:
+        return 1  # "—"
+    shape = _count_shape(counts)
     width = _REQUESTS_WIDTHS.get(shape)
     if width is None:
         if len(_REQUESTS_WIDTHS) > 4096:
@@ -895,40 +901,122 @@ class BatchTable(ScrollView, can_focus=True):
                 self._histograms.clear()
             for key in [k for k in measured if k not in batches]:
                 self._forget(key)
-            for key, batch in batches.items():
-                if measured.get(key) is not batch:
-                    self._measure(key, batch)
+            width_ids = self._width_ids
+            new_keys = [k for k in batches if k not in width_ids]
+            self._measure_new(new_keys, [batches[k] for k in new_keys])
+            # A generator: a list of 50,000 pairs alive at once would wake the garbage collector.
+            self._measure((k, b) for k, b in batches.items() if measured.get(k) is not b)
         else:
+            fresh: list[tuple[Key, Batch]] = []
             for key in changed:
                 batch = batches.get(key)
                 if batch is None:
                     self._forget(key)
                 elif measured.get(key) is not batch:
-                    self._measure(key, batch)
+                    fresh.append((key, batch))
+            self._measure(fresh)
         self._measured_store = store
         self._measured_version = store.version
 
-    def _measure(self, key: Key, batch: Batch) -> None:
-        signature = (
-            _text_width(batch.id, ID_CAP),
-            self._provider_widths.get(batch.provider) or self._provider_width(batch.provider),
-            self._status_widths.get(batch.processing_status)
-            or self._status_width(batch.processing_status),
-            _requests_width(batch),
-            self.store.state_of(key).terminal,
+    def _measure_new(self, keys: list[Key], batches: list[Batch]) -> None:
+        """Measure batches never measured before (the first listing: every row) column by
+        column, with comprehensions and C-level passes rather than a statement-heavy loop."""
+        if not keys:
+            return
+        providers = [k[0] for k in keys]
+        statuses = [b.processing_status for b in batches]
+        for provider in set(providers):
+            self._provider_width(provider)
+        for status in set(statuses):
+            self._status_width(status)
+        provider_widths, status_widths = self._provider_widths, self._status_widths
+        states = self.store._states  # (the store's derived states: both sides of one design)
+        requests_widths = _REQUESTS_WIDTHS
+        ids = [b.id for b in batches]
+        if all(map(str.isascii, ids)) and all(map(str.isprintable, ids)):
+            id_widths = list(map(len, ids))  # in C: the common case, every id plain ASCII
+            if max(id_widths) > ID_CAP:
+                id_widths = [min(w, ID_CAP) for w in id_widths]
+        else:
+            id_widths = [_text_width(i, ID_CAP) for i in ids]
+        signatures = list(
+            zip(
+                id_widths,
+                [provider_widths[p] for p in providers],
+                [status_widths[s] for s in statuses],
+                [
+                    1
+                    if (c := b.request_counts) is None
+                    else requests_widths.get(_count_shape(c)) or _requests_width(b)
+                    for b in batches
+                ],
+                [states[k] in TERMINAL_STATES for k in keys],
+                strict=True,
+            )
         )
-        index = self._signature_ids.get(signature)
-        if index is None:
-            index = self._signature_ids[signature] = len(self._signatures)
-            self._signatures.append(signature)
-        old = self._width_ids.get(key)
-        if old != index:
-            histogram = self._histograms.setdefault(key[0], Counter())
+        signature_ids = self._signature_ids
+        for signature in set(signatures):
+            if signature not in signature_ids:
+                signature_ids[signature] = len(self._signatures)
+                self._signatures.append(signature)
+        indexes = list(map(signature_ids.__getitem__, signatures))
+        self._width_ids.update(zip(keys, indexes, strict=True))
+        self._measured.update(zip(keys, batches, strict=True))
+        for (provider, index), count in Counter(zip(providers, indexes, strict=True)).items():
+            histogram = self._histograms.get(provider)
+            if histogram is None:
+                histogram = self._histograms[provider] = Counter()
+            histogram[index] += count
+
+    def _measure(self, items: Iterable[tuple[Key, Batch]]) -> None:
+        """Measure these batches (the one loop that can see every row: kept lean)."""
+        width_ids = self._width_ids
+        signatures = self._signatures
+        signature_ids = self._signature_ids
+        histograms = self._histograms
+        measured = self._measured
+        provider_widths = self._provider_widths
+        status_widths = self._status_widths
+        requests_widths = _REQUESTS_WIDTHS
+        states = self.store._states  # (the store's derived states: both sides of one design)
+        for key, batch in items:
+            old = width_ids.get(key)
             if old is not None:
-                _uncount(histogram, old)
-            histogram[index] += 1
-            self._width_ids[key] = index
-        self._measured[key] = batch
+                # The id and the provider are the key: only status, counts and state can change.
+                id_width, provider_width = signatures[old][:2]
+            else:
+                bid = batch.id
+                if bid.isascii() and bid.isprintable():
+                    id_width = len(bid) if len(bid) < ID_CAP else ID_CAP
+                else:
+                    id_width = _text_width(bid, ID_CAP)
+                provider_width = provider_widths.get(key[0]) or self._provider_width(key[0])
+            status = batch.processing_status
+            counts = batch.request_counts
+            if counts is None:
+                requests_width = 1
+            else:
+                requests_width = requests_widths.get(_count_shape(counts)) or _requests_width(batch)
+            signature = (
+                id_width,
+                provider_width,
+                status_widths.get(status) or self._status_width(status),
+                requests_width,
+                states[key] in TERMINAL_STATES,
+            )
+            index = signature_ids.get(signature)
+            if index is None:
+                index = signature_ids[signature] = len(signatures)
+                signatures.append(signature)
+            if old != index:
+                histogram = histograms.get(key[0])
+                if histogram is None:
+                    histogram = histograms[key[0]] = Counter()
+                if old is not None:
+                    _uncount(histogram, old)
+                histogram[index] += 1
+                width_ids[key] = index
+            measured[key] = batch
 
     def _forget(self, key: Key) -> None:
         if self._measured.pop(key, None) is None:

@@ -45,13 +45,13 @@ class CrumbBar(Static):
         if state == self._state:
             return  # nothing changed: write nothing to the terminal
         self._state = state
-        self.update(render_crumbs(state, self.content_size.width or None))
+        self.update(render_crumbs(state, self.content_size.width or None), layout=False)
 
     def on_resize(self) -> None:
         # The narrow layout depends on the width: a terminal shrunk to 40 columns must still see
         # STALE, not just the profile and the URL.
         if self._state is not None:
-            self.update(render_crumbs(self._state, self.content_size.width or None))
+            self.update(render_crumbs(self._state, self.content_size.width or None), layout=False)
 
 
 def render_crumbs(s: CrumbState, width: int | None = None) -> Text:

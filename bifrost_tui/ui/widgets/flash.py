@@ -27,11 +27,13 @@ class FlashBar(Static):
         self.message = safe_text(message, 300)
         self.severity = severity
         prefix = {"error": "✗ ", "warning": "! ", "success": "✓ "}.get(severity, "")
-        self.update(Text(prefix + self.message, style=STYLES.get(severity, ""), no_wrap=True))
+        self.update(
+            Text(prefix + self.message, style=STYLES.get(severity, ""), no_wrap=True), layout=False
+        )
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(timeout, self.clear) if timeout else None
 
     def clear(self) -> None:
         self.message = ""
-        self.update("")
+        self.update("", layout=False)

@@ -1,0 +1,160 @@
+"""Gateway round trips: providers listed concurrently, and how soon a cancel shows.
+
+Concurrent providers: the simulator on loopback (a real HTTP server), every batch provider
+answering after 200 ms; one refresh of all of them through a real ``GatewayClient``.
+Cancel feedback: the console in process over the simulator's transport with a 100 ms gateway
+(real ``asyncio.sleep``), from pressing ``y`` in the confirmation to the row painted CANCELING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.gateway.client import ClientConfig, GatewayClient
+from bifrost_tui.gateway.models import State
+from bifrost_tui.live import LiveSession
+from bifrost_tui.sim import Faults, SimWorld
+from bifrost_tui.store import BatchStore
+from bifrost_tui.ui.screens.confirm import ConfirmScreen
+from bifrost_tui.ui.widgets.batch_table import BatchTable
+
+from .core import Row, median, ms
+from .data import T0
+from .harness import SIZE, PaintTimer, make_app
+
+PROVIDER_RTT = 0.2
+CANCEL_RTT = 0.1
+
+
+LAUNCHERS = Path(__file__).with_name("launchers")
+
+
+def _world(latency: float, *, per_provider: bool) -> SimWorld:
+    world = SimWorld.demo(ManualClock(T0), seed=7, batches_per_provider=12, arrival_interval=None)
+    if per_provider:
+        for name in world.batch_providers():
+            world.providers[name].faults = Faults(latency=latency)
+    else:
+        world.faults.latency = latency
+    return world
+
+
+async def _refreshes(url: str, runs: int) -> tuple[list[float], list[float]]:
+    client = GatewayClient(ClientConfig(base_url=url, retries=0))
+    try:
+        session = LiveSession(client, BatchStore(), ManualClock(T0))
+        await session.poll(deep=True)  # discovery, connections opened
+        light, deep = [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            result = await session.poll(deep=False)
+            light.append(time.perf_counter() - start)
+            assert result.error is None, result.error
+        for _ in range(max(1, runs // 2)):
+            start = time.perf_counter()
+            await session.poll(deep=True)
+            deep.append(time.perf_counter() - start)
+        return light, deep
+    finally:
+        await client.aclose()
+
+
+def concurrent_providers(runs: int = 7, latency: float = PROVIDER_RTT) -> list[Row]:
+    providers = len(_world(0, per_provider=True).batch_providers())
+    server = subprocess.Popen(
+        [sys.executable, str(LAUNCHERS / "sim_server.py"), str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        light, deep = asyncio.run(_refreshes(url, runs))
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    value = median(light)
+    limit = 1.3 * latency
+    return [
+        Row(
+            f"Concurrent providers ({providers} x {ms(latency)}), one refresh",
+            ms(value),
+            f"<= 1.3 x {ms(latency)} ({ms(limit)})",
+            value <= limit,
+            len(light),
+            "light poll; the simulator in its own process, over loopback HTTP; a deep poll "
+            f"(health, discovery, deep listings) takes {ms(median(deep))}",
+            {"wall": value, "deep": median(deep)},
+        )
+    ]
+
+
+async def _cancel_runs(runs: int, latency: float) -> list[float]:
+    world = _world(latency, per_provider=False)
+    app = make_app(sim=world, clock=ManualClock(T0), sleep=asyncio.sleep)
+    out: list[float] = []
+    with PaintTimer() as paints:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.do_poll(deep=True)
+            await pilot.pause()
+            table = app.main_screen.query_one(BatchTable) if app.main_screen else None
+            assert table is not None
+            targets = [k for k in app.store.view() if app.store.batches[k].cancellable]
+            for key in targets[:runs]:
+                seen: dict[str, float] = {}
+                original = app.data_changed
+
+                def data_changed(
+                    diff: Any, _key: Any = key, _seen: Any = seen, original: Any = original
+                ) -> None:
+                    original(diff)
+                    if "at" not in _seen and app.store.batches[_key].state is State.CANCELING:
+                        _seen["at"] = time.perf_counter()
+
+                app.data_changed = data_changed  # type: ignore[method-assign]
+                table.move_cursor_to_key(key)
+                await pilot.press("c")
+                await pilot.pause()
+                assert isinstance(app.screen, ConfirmScreen)
+                paints.ends.clear()
+                start = time.perf_counter()
+                await pilot.press("y")
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                app.data_changed = original  # type: ignore[method-assign]
+                changed = seen.get("at")
+                if changed is None:
+                    continue
+                painted = [t for t in paints.ends if t >= changed]
+                if painted:
+                    out.append(painted[0] - start)
+    return out
+
+
+def cancel_feedback(runs: int = 5, latency: float = CANCEL_RTT) -> list[Row]:
+    times = asyncio.run(_cancel_runs(runs, latency))
+    value = median(times)
+    limit = latency + 0.05
+    return [
+        Row(
+            f"Cancel feedback ({ms(latency)} gateway), `y` to CANCELING painted",
+            ms(value),
+            f"<= RTT + 50 ms ({ms(limit)})",
+            value <= limit,
+            len(times),
+            "in process, simulator transport with real sleeps",
+            {"wall": value},
+        )
+    ]

@@ -1,0 +1,75 @@
+"""The ``!`` view: only stuck or suspicious batches, each with the rule that flagged it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ...formatting import STATE_LABELS
+from ...textsafe import safe_text
+
+
+class FlaggedScreen(Screen[None]):
+    """Rules judge only what the provider's fields can support: silence is never a false alarm."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("exclamation_mark", "app.pop_screen", "All batches"),
+    ]
+    DEFAULT_CSS = """
+    FlaggedScreen #flagged-head { padding: 0 1; height: auto; }
+    FlaggedScreen DataTable { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="flagged-head", markup=False)
+        yield DataTable(id="flagged-table", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label in ("PROVIDER", "ID", "STATUS", "WHY"):
+            table.add_column(Text(label), key=label.lower())
+        self.reload()
+        table.focus()
+
+    def reload(self) -> None:
+        app = self.app
+        session = app.session  # type: ignore[attr-defined]
+        store = app.store  # type: ignore[attr-defined]
+        table = self.query_one(DataTable)
+        table.clear()
+        flags = session.flags if session is not None else {}
+        for key in sorted(flags):
+            batch = store.batches.get(key)
+            if batch is None:
+                continue
+            why = "; ".join(f.message for f in flags[key])
+            # Cells are rich Text: gateway strings are never read as markup.
+            table.add_row(
+                Text(safe_text(batch.provider, 20)),
+                Text(safe_text(batch.id, 80)),
+                Text(f"{safe_text(batch.processing_status, 20)} {STATE_LABELS[batch.state]}"),
+                Text(safe_text(why, 200)),
+                key=f"{key[0]}\x00{key[1]}",
+            )
+        count = table.row_count
+        self.query_one("#flagged-head", Static).update(
+            Text(
+                f"{count} stuck or suspicious batch(es). Rules: canceling or finalizing longer "
+                "than the profile's thresholds, still active past expires_at, ended with nothing "
+                "succeeded, results near Anthropic's 29-day archive. A rule that a provider's "
+                "fields cannot support stays silent.",
+                style="dim",
+            )
+            if count
+            else Text("Nothing stuck or suspicious right now.", style="green")
+        )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """``enter`` on a row: the batch's detail screen."""
+        provider, _, batch_id = (event.row_key.value or "").partition("\x00")
+        self.app.open_detail((provider, batch_id))  # type: ignore[attr-defined]
