@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from .bulk import ItemResult
     from .connection import Connection
 
-__all__ = ["AuditWriteError", "audit_item", "redactor"]
+__all__ = ["AuditWriteError", "audit_item", "recorder", "redactor"]
 
 
 def secret_values(conn: Connection) -> list[str]:
@@ -77,3 +78,30 @@ def audit_item(
             bulk_id=bulk_id,
         )
     log.record(entry)
+
+
+def recorder(
+    conn: Connection,
+    *,
+    source: str,
+    bulk: bool,
+    on_failure: Callable[[AuditWriteError], None],
+) -> Callable[[ItemResult], None]:
+    """One audit line per outcome, for the CLI and the console alike.
+
+    A failed write is reported once per run through ``on_failure`` and never stops the cancel;
+    the lines of one bulk run share a ``bulk_id``.
+    """
+    bulk_id = uuid.uuid4().hex[:12] if bulk else None
+    warned = False
+
+    def record(item: ItemResult) -> None:
+        nonlocal warned
+        try:
+            audit_item(conn, item, source=source, bulk_id=bulk_id)
+        except AuditWriteError as exc:
+            if not warned:
+                warned = True
+                on_failure(exc)
+
+    return record

@@ -449,21 +449,11 @@ async def _cancel_one(
 
 def _audit_hook(conn: Connection, *, bulk: bool) -> Callable[[ItemResult], None]:
     """Append one audit line per outcome; a failure is said on stderr, never stops the cancel."""
-    from .auditing import AuditWriteError, audit_item
+    from .auditing import recorder
 
-    bulk_id = _new_bulk_id() if bulk else None
-    warned = False
-
-    def record(item: ItemResult) -> None:
-        nonlocal warned
-        try:
-            audit_item(conn, item, source="cli", bulk_id=bulk_id)
-        except AuditWriteError as exc:
-            if not warned:
-                warned = True
-                _err(f"audit log not written: {exc}")
-
-    return record
+    return recorder(
+        conn, source="cli", bulk=bulk, on_failure=lambda exc: _err(f"audit log not written: {exc}")
+    )
 
 
 def _audit_refusal(conn: Connection, args: argparse.Namespace, why: str) -> None:
@@ -471,12 +461,6 @@ def _audit_refusal(conn: Connection, args: argparse.Namespace, why: str) -> None
     record = _audit_hook(conn, bulk=False)
     for batch_id in args.batch_ids or ["*"]:
         record(ItemResult((provider, batch_id), ItemOutcome.NOT_SENT, None, reason=why))
-
-
-def _new_bulk_id() -> str:
-    import uuid
-
-    return uuid.uuid4().hex[:12]
 
 
 __all__ = ["CancelOutcome", "add_cancel_arguments", "cmd_cancel"]

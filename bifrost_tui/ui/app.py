@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -534,22 +533,13 @@ class BifrostApp(App[int]):
 
     def _audit_hook(self, *, bulk: bool) -> Callable[[ItemResult], None]:
         """One audit line per outcome; a failed write is shown, never blocks the cancel."""
-        from ..auditing import AuditWriteError, audit_item
+        from ..auditing import recorder
 
-        bulk_id = uuid.uuid4().hex[:12] if bulk else None
-        warned = False
+        def shout(exc: Exception) -> None:
+            self.flash(f"audit log NOT written: {exc}", "error", timeout=None)
+            self.notify(f"audit log NOT written: {exc}", severity="error", markup=False)
 
-        def record(item: ItemResult) -> None:
-            nonlocal warned
-            try:
-                audit_item(self.connection, item, source="console", bulk_id=bulk_id)
-            except AuditWriteError as exc:
-                if not warned:
-                    warned = True
-                    self.flash(f"audit log NOT written: {exc}", "error", timeout=None)
-                    self.notify(f"audit log NOT written: {exc}", severity="error", markup=False)
-
-        return record
+        return recorder(self.connection, source="console", bulk=bulk, on_failure=shout)
 
     # ---- quitting --------------------------------------------------------------------------
 
