@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from .clock import Clock
 from .gateway.client import GatewayClient
 from .gateway.errors import AuthRefused, GatewayError, GatewayTimeout, Unreachable
-from .gateway.models import Batch, ProviderInfo
+from .gateway.models import Batch
 from .gateway.results import CancelResult, ListingStatus
 from .store import BatchStore, Diff, Key
 from .stuck import Finding, PhaseKey, Thresholds, findings, forget_phases, note_phases
@@ -276,7 +276,3 @@ def describe_error(error: GatewayError) -> str:
     if isinstance(error, AuthRefused):
         return f"auth refused (check the virtual key / dashboard credentials): {error.message}"
     return error.describe()
-
-
-def provider_infos(names: Iterable[str]) -> list[ProviderInfo]:
-    return [ProviderInfo(name=n, kind=n, batch_capable=True) for n in names]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -576,9 +576,6 @@ class BatchStore:
             else:
                 self._view = None
 
-    def visible_counts(self) -> int:
-        return len(self.view())
-
 
 #: Changes logged for ``changed_since`` (a table syncs after every poll; this is plenty).
 _LOG_SIZE = 64
@@ -706,7 +703,3 @@ def text_matches(batch: Batch, text: str) -> bool:
         needle in hay.lower()
         for hay in (batch.id, batch.processing_status, batch.state.value, batch.provider)
     )
-
-
-def keys_of(batches: Sequence[Batch]) -> set[Key]:
-    return {b.key for b in batches}
