@@ -9,10 +9,10 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import idle, memory, network, scale, startup
-from .core import Row
-from .machine import describe
-from .report import markdown, table_text
+from bench import idle, memory, network, scale, startup
+from bench.core import Row
+from bench.machine import describe
+from bench.report import markdown, table_text
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

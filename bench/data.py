@@ -9,7 +9,7 @@ from functools import cache
 
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.gateway.models import Batch, RequestCounts, Source
-from bifrost_tui.gateway.results import ListingStatus, ProviderListing
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from bifrost_tui.sim import SimWorld, emit
 
 #: The fixed "now" of every in-process benchmark (the simulated world is built around it).

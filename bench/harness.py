@@ -18,18 +18,17 @@ from rich.console import Console
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
 from textual.screen import Screen
 
+from bench.data import T0, world
 from bifrost_tui.clock import Clock, ManualClock
-from bifrost_tui.connection import DEMO_URL, Connection
+from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.core.store import Key
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.gateway.models import Batch, ProviderInfo
-from bifrost_tui.gateway.results import ProviderListing
+from bifrost_tui.gateway.outcomes import ProviderListing
 from bifrost_tui.sim import SimTransport, SimWorld
-from bifrost_tui.store import Key
 from bifrost_tui.ui import app as app_module
 from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.widgets.batch_table import BatchTable
-
-from .data import T0, world
 
 #: What the pty figures use too: xterm-256color without COLORTERM (an SSH session's usual lot).
 COLOR_SYSTEM = "256"

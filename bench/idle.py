@@ -21,7 +21,7 @@ import termios
 import time
 from pathlib import Path
 
-from .core import Row, kib
+from bench.core import Row, kib
 
 LAUNCHERS = Path(__file__).with_name("launchers")
 COLUMNS, LINES = 120, 40

@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .core import Row
-from .data import dataset
+from bench.core import Row
+from bench.data import dataset
 
 LAUNCHERS = Path(__file__).with_name("launchers")
 ROOT = Path(__file__).resolve().parent.parent

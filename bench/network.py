@@ -15,18 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.core import Row, median, ms
+from bench.data import T0
+from bench.harness import SIZE, PaintTimer, make_app
 from bifrost_tui.clock import ManualClock
+from bifrost_tui.core.live import LiveSession
+from bifrost_tui.core.store import BatchStore
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.models import State
-from bifrost_tui.live import LiveSession
 from bifrost_tui.sim import Faults, SimWorld
-from bifrost_tui.store import BatchStore
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
 from bifrost_tui.ui.widgets.batch_table import BatchTable
-
-from .core import Row, median, ms
-from .data import T0
-from .harness import SIZE, PaintTimer, make_app
 
 PROVIDER_RTT = 0.2
 CANCEL_RTT = 0.1

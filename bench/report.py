@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from .core import Row, ms
+from bench.core import Row, ms
 
 #: Why a figure misses its target and what would fix it, shown under the table only while the
 #: row misses. Keyed by the start of the figure's name.

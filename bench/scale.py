@@ -20,14 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.core import Row, kib, median, ms, spread
+from bench.data import T0, Dataset, changed_copies, dataset
+from bench.harness import SIZE, DeepStubClient, MeteredApp, PaintTimer, StubClient, make_app
+from bifrost_tui.core.store import Diff
 from bifrost_tui.gateway.models import Batch
-from bifrost_tui.gateway.results import ListingStatus, ProviderListing
-from bifrost_tui.store import Diff
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from bifrost_tui.ui.widgets.batch_table import BatchTable
-
-from .core import Row, kib, median, ms, spread
-from .data import T0, Dataset, changed_copies, dataset
-from .harness import SIZE, DeepStubClient, MeteredApp, PaintTimer, StubClient, make_app
 
 LIGHT_PAGE = 20  # the first page a light poll reads per provider (the gateway's default)
 

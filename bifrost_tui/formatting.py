@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .gateway.models import Batch, RequestCounts, State
+from bifrost_tui.gateway.models import Batch, RequestCounts, State
 
 #: Text label per state, so the state reads without colour (NO_COLOR, 16 colours, screen readers).
 STATE_LABELS: dict[State, str] = {

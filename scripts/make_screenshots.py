@@ -23,7 +23,7 @@ for name in ("NO_COLOR", "TEXTUAL_THEME", "BIFROST_VK", "BIFROST_URL", "BIFROST_
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-from tests.scenes import SCENES, use_profiles_dir  # noqa: E402
+from tests.support.scenes import SCENES, use_profiles_dir  # noqa: E402
 
 
 async def shoot(scene) -> Path:

@@ -46,4 +46,4 @@ def _clean_console_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-from .scenes import profiles_dir  # noqa: E402,F401 - the fixture, for the snapshot tests
+from tests.support.scenes import profiles_dir  # noqa: E402,F401 - the fixture, for the snapshot tests

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 from bifrost_tui.clock import ManualClock, SystemClock
-from bifrost_tui.connection import DEMO_URL, Connection
+from bifrost_tui.config.connection import DEMO_URL, Connection
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui.app import BifrostApp

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from bench.data import T0
 from bench.harness import SIZE, make_app
+from bifrost_tui.core.store import Diff
 from bifrost_tui.gateway.models import Batch
-from bifrost_tui.gateway.results import ListingStatus, ProviderListing
-from bifrost_tui.store import Diff
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 
 
 def status_kib(field: str) -> int:

@@ -23,8 +23,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from .. import __version__
-from .errors import (
+from bifrost_tui import __version__
+from bifrost_tui.gateway.errors import (
     AuthRefused,
     BadResponse,
     GatewayConfigError,
@@ -37,7 +37,7 @@ from .errors import (
     TLSFailure,
     Unreachable,
 )
-from .http import (
+from bifrost_tui.gateway.http import (
     Credentials,
     HttpCore,
     Route,
@@ -51,9 +51,9 @@ from .http import (
     looks_like_html,
     redact_url,
 )
-from .ids import encode_segment, path_id
-from .listing import ANTHROPIC_BATCHES, list_provider
-from .models import (
+from bifrost_tui.gateway.ids import encode_segment, path_id
+from bifrost_tui.gateway.listing import ANTHROPIC_BATCHES, list_provider
+from bifrost_tui.gateway.models import (
     BATCH_PROVIDER_KINDS,
     STANDARD_BATCH_PROVIDERS,
     Batch,
@@ -63,7 +63,7 @@ from .models import (
     Source,
     State,
 )
-from .results import CancelOutcome, CancelResult, ListingStatus, ProviderListing
+from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus, ProviderListing
 
 __all__ = ["ClientConfig", "Discovery", "GatewayClient"]
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from .errors import (
+from bifrost_tui.gateway.errors import (
     AuthRefused,
     BadResponse,
     Conflict,

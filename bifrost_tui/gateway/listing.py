@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import BadResponse, GatewayError
-from .http import HttpCore, RequestCounter, Route, decode_json
-from .models import Batch, Source, parse_list_page
-from .results import ListingStatus, ProviderListing
+from bifrost_tui.gateway.errors import BadResponse, GatewayError
+from bifrost_tui.gateway.http import HttpCore, RequestCounter, Route, decode_json
+from bifrost_tui.gateway.models import Batch, Source, parse_list_page
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 
 ANTHROPIC_BATCHES = "/anthropic/v1/messages/batches"
 OPENAI_BATCHES = "/openai/v1/batches"

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .ids import normalise_id
+from bifrost_tui.gateway.ids import normalise_id
 
 #: Base provider types that can do batches through the gateway (v1.5.x; vertex arrives in v2).
 BATCH_PROVIDER_KINDS: tuple[str, ...] = ("anthropic", "openai", "azure", "bedrock", "gemini")

@@ -6,9 +6,9 @@ config problems). Used by ``--demo``, ``bifrost-tui sim``, the tests and the ben
 No Textual here.
 """
 
-from .faults import Faults, ScriptedFault
-from .handler import SimRequest, SimResponse
-from .model import (
+from bifrost_tui.sim.faults import Faults, ScriptedFault
+from bifrost_tui.sim.handler import SimRequest, SimResponse
+from bifrost_tui.sim.model import (
     DashboardAuth,
     KeyConfig,
     Phase,
@@ -16,9 +16,9 @@ from .model import (
     SimBatch,
     VirtualKey,
 )
-from .server import SimServer, serve
-from .transport import SimTransport
-from .world import SIM_VERSION, RequestRecord, SimWorld, standard_providers
+from bifrost_tui.sim.server import SimServer, serve
+from bifrost_tui.sim.transport import SimTransport
+from bifrost_tui.sim.world import SIM_VERSION, RequestRecord, SimWorld, standard_providers
 
 __all__ = [
     "SIM_VERSION",

@@ -18,11 +18,11 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from ..clock import ScaledClock
-from .faults import Faults
-from .model import DashboardAuth, VirtualKey
-from .server import SimServer
-from .world import DEFAULT_CANCEL_DELAY, SimWorld
+from bifrost_tui.clock import ScaledClock
+from bifrost_tui.sim.faults import Faults
+from bifrost_tui.sim.model import DashboardAuth, VirtualKey
+from bifrost_tui.sim.server import SimServer
+from bifrost_tui.sim.world import DEFAULT_CANCEL_DELAY, SimWorld
 
 VK_ENV = "BIFROST_SIM_VK"
 DEFAULT_VK = "sk-bf-demo"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from .model import EXPIRY_HOURS, Phase, native_status
+from bifrost_tui.sim.model import EXPIRY_HOURS, Phase, native_status
 
 if TYPE_CHECKING:
-    from .world import SimWorld
+    from bifrost_tui.sim.world import SimWorld
 
 HOUR = 3600
 DAY = 86400

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .model import EXPIRES_ON_WIRE, Counts, Phase, SimBatch, bifrost_status
+from bifrost_tui.sim.model import EXPIRES_ON_WIRE, Counts, Phase, SimBatch, bifrost_status
 
 # Bifrost status -> Anthropic processing_status (toAnthropicProcessingStatus).
 _TO_ANTHROPIC = {

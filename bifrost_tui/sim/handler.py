@@ -19,13 +19,13 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
-from . import emit
-from .emit import GatewayFailure, dumps
-from .faults import Faults, ScriptedFault, TransportError, proxy_error_body
-from .model import ProviderConfig, SimBatch
+from bifrost_tui.sim import emit
+from bifrost_tui.sim.emit import GatewayFailure, dumps
+from bifrost_tui.sim.faults import Faults, ScriptedFault, TransportError, proxy_error_body
+from bifrost_tui.sim.model import ProviderConfig, SimBatch
 
 if TYPE_CHECKING:
-    from .world import SimWorld
+    from bifrost_tui.sim.world import SimWorld
 
 JSON = "application/json"
 
@@ -247,7 +247,7 @@ def _classify(ctx: _Ctx) -> tuple[str | None, str | None]:
 
 
 def _log(ctx: _Ctx, status: int | None, *, handled: bool) -> None:
-    from .world import RequestRecord
+    from bifrost_tui.sim.world import RequestRecord
 
     request = ctx.request
     ctx.world.log_request(

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from .faults import Faults
+from bifrost_tui.sim.faults import Faults
 
 #: Base provider types whose batch API Bifrost v1.5.x implements.
 BATCH_KINDS: frozenset[str] = frozenset({"anthropic", "openai", "azure", "bedrock", "gemini"})

@@ -14,8 +14,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .handler import SimRequest
-from .world import SimWorld
+from bifrost_tui.sim.handler import SimRequest
+from bifrost_tui.sim.world import SimWorld
 
 
 class _Server(ThreadingHTTPServer):

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
-from .handler import SimRequest, SimResponse
-from .world import SimWorld
+from bifrost_tui.sim.handler import SimRequest, SimResponse
+from bifrost_tui.sim.world import SimWorld
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from ..clock import Clock
-from .faults import Faults
-from .model import (
+from bifrost_tui.clock import Clock
+from bifrost_tui.sim.faults import Faults
+from bifrost_tui.sim.model import (
     ARCHIVE_AFTER_S,
     BATCH_KINDS,
     BEDROCK_ARN_PREFIX,
@@ -40,7 +40,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:
-    from .handler import SimRequest, SimResponse
+    from bifrost_tui.sim.handler import SimRequest, SimResponse
 
 #: What ``GET /api/version`` answers: makes clear this is the simulator, not a real gateway.
 SIM_VERSION = "v1.5.1-sim (bifrost-tui simulator)"
@@ -159,7 +159,7 @@ class SimWorld:
         ``arrival_interval`` (default 900 s) keeps new batches coming; every other keyword goes to
         the constructor.
         """
-        from .demo import populate_demo
+        from bifrost_tui.sim.demo import populate_demo
 
         per_provider = opts.pop("batches_per_provider", None)
         opts.setdefault("arrival_interval", 900.0)
@@ -486,7 +486,7 @@ class SimWorld:
 
     def handle(self, request: SimRequest) -> SimResponse:
         """Answer one HTTP request (the pure core both the transport and the server use)."""
-        from .handler import handle
+        from bifrost_tui.sim.handler import handle
 
         return handle(self, request)
 
@@ -700,7 +700,7 @@ class SimWorld:
     def _spawn_arrivals(self, now: int) -> None:
         if not self.arrival_interval:
             return
-        from .demo import arrival_batch
+        from bifrost_tui.sim.demo import arrival_batch
 
         for name in self.batch_providers():
             rng = self._arrival_rngs[name]

@@ -14,7 +14,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
-from ..bulk import (
+from bifrost_tui.clock import Clock
+from bifrost_tui.config.connection import Connection
+from bifrost_tui.core.bulk import (
     BulkSummary,
     ItemOutcome,
     ItemResult,
@@ -22,25 +24,23 @@ from ..bulk import (
     needs_typed_confirmation,
     run_bulk,
 )
-from ..clock import Clock
-from ..connection import Connection
-from ..formatting import STATE_LABELS, counts_text
-from ..gateway.errors import GatewayError
-from ..gateway.results import CancelOutcome, CancelResult, ListingStatus
-from ..live import LiveSession, PollResult, describe_error
-from ..store import BatchStore, Diff, Key
-from ..stuck import Thresholds
-from ..textsafe import safe_text
-from .screens.bulk import BulkConfirmScreen, BulkSummaryScreen
-from .screens.confirm import ConfirmScreen, cancel_body
-from .screens.detail import DetailScreen
-from .screens.help import HelpScreen
-from .screens.main import MainScreen
-from .widgets.bulk_bar import BulkBar
-from .widgets.crumbs import CrumbState
+from bifrost_tui.core.live import LiveSession, PollResult, describe_error
+from bifrost_tui.core.store import BatchStore, Diff, Key
+from bifrost_tui.core.stuck import Thresholds
+from bifrost_tui.formatting import STATE_LABELS, counts_text
+from bifrost_tui.gateway.errors import GatewayError
+from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus
+from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.screens.bulk import BulkConfirmScreen, BulkSummaryScreen
+from bifrost_tui.ui.screens.confirm import ConfirmScreen, cancel_body
+from bifrost_tui.ui.screens.detail import DetailScreen
+from bifrost_tui.ui.screens.help import HelpScreen
+from bifrost_tui.ui.screens.main import MainScreen
+from bifrost_tui.ui.widgets.bulk_bar import BulkBar
+from bifrost_tui.ui.widgets.crumbs import CrumbState
 
 if TYPE_CHECKING:
-    from ..gateway.client import GatewayClient
+    from bifrost_tui.gateway.client import GatewayClient
 
 MIN_REFRESH = 1.0
 MAX_REFRESH = 300.0
@@ -279,7 +279,7 @@ class BifrostApp(App[int]):
 
     def action_export(self) -> None:
         """``ctrl+s``: the visible rows as JSON and CSV, plus an SVG screenshot, in a new folder."""
-        from ..export import export_dir_for, save_export
+        from bifrost_tui.core.export import export_dir_for, save_export
 
         visible = [self.store.batches[k] for k in self.store.view()]
         providers = [
@@ -302,17 +302,17 @@ class BifrostApp(App[int]):
         self.flash(f"saved {len(visible)} row(s) and a screenshot to {folder}", "success")
 
     def action_flagged(self) -> None:
-        from .screens.flagged import FlaggedScreen
+        from bifrost_tui.ui.screens.flagged import FlaggedScreen
 
         self.push_screen(FlaggedScreen())
 
     def action_audit(self) -> None:
-        from .screens.audit import AuditScreen
+        from bifrost_tui.ui.screens.audit import AuditScreen
 
         self.push_screen(AuditScreen())
 
     def action_profiles(self, first_run: bool = False) -> None:
-        from .screens.profiles import ProfilesScreen
+        from bifrost_tui.ui.screens.profiles import ProfilesScreen
 
         self.push_screen(ProfilesScreen(first_run=first_run))
 
@@ -533,7 +533,7 @@ class BifrostApp(App[int]):
 
     def _audit_hook(self, *, bulk: bool) -> Callable[[ItemResult], None]:
         """One audit line per outcome; a failed write is shown, never blocks the cancel."""
-        from ..auditing import recorder
+        from bifrost_tui.audit.record import recorder
 
         def shout(exc: Exception) -> None:
             self.flash(f"audit log NOT written: {exc}", "error", timeout=None)

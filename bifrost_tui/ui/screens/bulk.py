@@ -14,10 +14,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from ...bulk import BulkSummary
-from ...gateway.models import Batch
-from ...textsafe import safe_text
-from .confirm import SHORT_ROWS
+from bifrost_tui.core.bulk import BulkSummary
+from bifrost_tui.gateway.models import Batch
+from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.screens.confirm import SHORT_ROWS
 
 SHOW_FIRST = 10
 

@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ...formatting import STATE_LABELS, counts_text, relative
-from ...gateway.models import Batch
-from ...textsafe import safe_text
+from bifrost_tui.formatting import STATE_LABELS, counts_text, relative
+from bifrost_tui.gateway.models import Batch
+from bifrost_tui.textsafe import safe_text
 
 #: Terminal rows below which dialogs go compact.
 SHORT_ROWS = 24

@@ -12,7 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...formatting import (
+from bifrost_tui.core.store import Key
+from bifrost_tui.formatting import (
     STATE_LABELS,
     absolute_local,
     absolute_utc,
@@ -21,9 +22,8 @@ from ...formatting import (
     progress_fraction,
     relative,
 )
-from ...gateway.models import COUNT_FIELDS, Batch, Source, trusted_count_fields
-from ...store import Key
-from ...textsafe import safe_text
+from bifrost_tui.gateway.models import COUNT_FIELDS, Batch, Source, trusted_count_fields
+from bifrost_tui.textsafe import safe_text
 
 #: Characters of raw JSON shown (a hostile 10 MB body must not freeze the screen).
 RAW_LIMIT = 20_000

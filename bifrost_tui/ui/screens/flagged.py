@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ...formatting import STATE_LABELS
-from ...textsafe import safe_text
+from bifrost_tui.formatting import STATE_LABELS
+from bifrost_tui.textsafe import safe_text
 
 
 class FlaggedScreen(Screen[None]):

@@ -11,15 +11,15 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
-from ...store import SORT_CYCLE, Diff
-from ..widgets.batch_table import BatchTable
-from ..widgets.bulk_bar import BulkBar
-from ..widgets.crumbs import CrumbBar
-from ..widgets.flash import FlashBar
-from ..widgets.providers import ALL_ID, ProviderList
+from bifrost_tui.core.store import SORT_CYCLE, Diff
+from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.bulk_bar import BulkBar
+from bifrost_tui.ui.widgets.crumbs import CrumbBar
+from bifrost_tui.ui.widgets.flash import FlashBar
+from bifrost_tui.ui.widgets.providers import ALL_ID, ProviderList
 
 if TYPE_CHECKING:
-    from ..app import BifrostApp
+    from bifrost_tui.ui.app import BifrostApp
 
 
 class MainScreen(Screen[None]):

@@ -14,9 +14,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...connection import ConfigError as ConnectionConfigError
-from ...connection import demo_connection, open_connection
-from ...profiles import (
+from bifrost_tui.config.connection import ConfigError as ConnectionConfigError
+from bifrost_tui.config.connection import demo_connection, open_connection
+from bifrost_tui.config.profiles import (
     ConcurrentModification,
     ConfigError,
     Profile,
@@ -27,11 +27,11 @@ from ...profiles import (
     normalize_url,
     validate_profile_name,
 )
-from ...textsafe import safe_text
-from .confirm import ConfirmScreen
+from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from ..app import BifrostApp
+    from bifrost_tui.ui.app import BifrostApp
 
 #: Said when another process (a CLI in another pane, an editor) wrote the file meanwhile.
 CHANGED_ELSEWHERE = (

@@ -1,5 +1,5 @@
 """Reusable console widgets: the virtual batch table and its friends."""
 
-from .batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table import BatchTable
 
 __all__ = ["BatchTable"]

@@ -28,8 +28,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...clock import Clock
-from ...formatting import (
+from bifrost_tui.clock import Clock
+from bifrost_tui.core.store import BatchStore, Diff, Key, SortKey
+from bifrost_tui.formatting import (
     STATE_LABELS,
     counts_text,
     progress_bar,
@@ -37,9 +38,8 @@ from ...formatting import (
     relative,
     time_column,
 )
-from ...gateway.models import TERMINAL_STATES, Batch, RequestCounts, State, derive_state
-from ...store import BatchStore, Diff, Key, SortKey
-from ...textsafe import ELLIPSIS, safe_text
+from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, RequestCounts, State, derive_state
+from bifrost_tui.textsafe import ELLIPSIS, safe_text
 
 # ---- columns -------------------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...bulk import BulkSummary, ItemOutcome
-from ...formatting import progress_bar
+from bifrost_tui.core.bulk import BulkSummary, ItemOutcome
+from bifrost_tui.formatting import progress_bar
 
 
 class BulkBar(Static):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from ...textsafe import safe_text
+from bifrost_tui.textsafe import safe_text
 
 #: Characters of the STALE message that must fit before the narrow layout is used.
 STALE_WORDS = 24

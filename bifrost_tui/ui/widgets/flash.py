@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ...textsafe import safe_text
+from bifrost_tui.textsafe import safe_text
 
 STYLES = {"info": "", "success": "bold green", "warning": "bold yellow", "error": "bold red"}
 

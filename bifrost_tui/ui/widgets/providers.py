@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...gateway.errors import GatewayTimeout, Unreachable
-from ...gateway.results import ListingStatus
-from ...store import BatchStore, ProviderStatus
-from ...textsafe import safe_text
+from bifrost_tui.core.store import BatchStore, ProviderStatus
+from bifrost_tui.gateway.errors import GatewayTimeout, Unreachable
+from bifrost_tui.gateway.outcomes import ListingStatus
+from bifrost_tui.textsafe import safe_text
 
 ALL_ID = "*all*"
 

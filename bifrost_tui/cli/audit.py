@@ -1,0 +1,98 @@
+"""``bifrost-tui audit [--since 1h] [--json]``: print the cancel audit trail, oldest first.
+
+Every string from the log is untrusted (batch ids and messages come from the gateway): the table
+passes each through ``safe_text``; ``--json`` prints one ASCII-escaped object per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from bifrost_tui.audit.log import (
+    AUDIT_COLUMNS,
+    AUDIT_VERSION,
+    AuditLog,
+    parse_duration,
+    render_entries,
+)
+from bifrost_tui.cli.exitcodes import EXIT_OK, EXIT_USAGE
+from bifrost_tui.textsafe import safe_text
+
+
+def add_audit_commands(subparsers: Any) -> None:
+    """Register ``audit [--since DURATION] [--json]``."""
+    p = subparsers.add_parser(
+        "audit",
+        help="the cancel audit trail (who cancelled what, when, with which outcome)",
+        description="Print the audit log of cancel attempts (audit.jsonl in the state dir; "
+        "see `bifrost-tui paths`), oldest first, across rotated files.",
+    )
+    p.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="only entries newer than this: 90s, 30m, 2h, 1d, 1w, 1h30m",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line (JSON Lines)")
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def run_audit(
+    args: argparse.Namespace,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    log: AuditLog | None = None,
+) -> int:
+    """Print the log (table or JSON Lines); 0, or 2 for a bad ``--since`` or an unreadable log."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    as_json = bool(getattr(args, "json", False))
+    since_text = getattr(args, "since", None)
+    log = log or AuditLog()
+    where = safe_text(str(log.path))
+
+    since = None
+    if since_text is not None:
+        try:
+            since = log.clock.now() - parse_duration(since_text)
+        except ValueError as exc:
+            print(f"bifrost-tui: --since: {exc}", file=err)
+            return EXIT_USAGE
+
+    if not log.exists():
+        # With --json, stdout stays valid (empty) JSON Lines; the note goes to stderr.
+        print(f"no audit entries yet (file: {where})", file=err if as_json else out)
+        return EXIT_OK
+    try:
+        scan = log.scan(since=since)
+    except OSError as exc:
+        print(f"bifrost-tui: cannot read the audit log {where}: {safe_text(str(exc))}", file=err)
+        return EXIT_USAGE
+    if scan.skipped:
+        print(
+            f"warning: {scan.skipped} unreadable line(s) skipped in the audit log {where}",
+            file=err,
+        )
+
+    if as_json:
+        for entry in scan.entries:
+            payload = {"version": AUDIT_VERSION, **entry.to_json()}
+            out.write(json.dumps(payload, ensure_ascii=True) + "\n")
+        return EXIT_OK
+
+    if not scan.entries:
+        window = f" in the last {safe_text(since_text, 40)}" if since_text else ""
+        print(f"no audit entries{window} (file: {where})", file=out)
+        return EXIT_OK
+    for line in _table([AUDIT_COLUMNS, *render_entries(scan.entries)]):
+        print(line, file=out)
+    count = len(scan.entries)
+    print(f"\n{count} {'entry' if count == 1 else 'entries'} ({where})", file=out)
+    return EXIT_OK

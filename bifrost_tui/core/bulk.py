@@ -1,0 +1,207 @@
+"""Bulk cancel: select what to cancel, then cancel it concurrently with a bound, interruptibly.
+
+Shared by the console (``C``) and the CLI (``batches cancel --all-active`` / several ids). No
+Textual. Every item ends with exactly one outcome, so nothing is lost when the run is interrupted:
+items never started are ``not_sent``; items whose request left are waited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bifrost_tui.core.store import Key, text_matches
+from bifrost_tui.gateway.errors import GatewayError, GatewayTimeout, Unreachable
+from bifrost_tui.gateway.models import Batch, State
+from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult
+
+DEFAULT_CONCURRENCY = 8
+#: Above this many batches the operator types a confirmation word instead of pressing y.
+TYPED_CONFIRM_ABOVE = 10
+
+
+class ItemOutcome:
+    """Outcomes of one bulk item: the three a cancel can have, plus the two that send nothing."""
+
+    ACCEPTED = CancelOutcome.ACCEPTED.value
+    REFUSED = CancelOutcome.REFUSED.value
+    UNKNOWN = CancelOutcome.UNKNOWN.value
+    SKIPPED = "skipped"  # already ended (or no longer cancellable) when its turn came
+    NOT_SENT = "not_sent"  # the run was interrupted before this one started, or it never left
+
+
+@dataclass
+class ItemResult:
+    key: Key
+    outcome: str
+    state_before: State | None
+    result: CancelResult | None = None
+    reason: str | None = None
+
+    @property
+    def message(self) -> str | None:
+        if self.reason:
+            return self.reason
+        if self.result is not None and self.result.error is not None:
+            return self.result.error.describe()
+        return None
+
+
+@dataclass
+class BulkSummary:
+    total: int
+    items: list[ItemResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(item.outcome for item in self.items)
+
+    @property
+    def done(self) -> int:
+        return len(self.items)
+
+    @property
+    def troubled(self) -> list[ItemResult]:
+        """Refused, unknown or never sent: what the operator must look at."""
+        bad = (ItemOutcome.REFUSED, ItemOutcome.UNKNOWN, ItemOutcome.NOT_SENT)
+        return [i for i in self.items if i.outcome in bad]
+
+    def words(self) -> str:
+        c = self.counts
+        parts = [
+            f"{c[ItemOutcome.ACCEPTED]} accepted",
+            f"{c[ItemOutcome.REFUSED]} refused",
+            f"{c[ItemOutcome.UNKNOWN]} unknown",
+            f"{c[ItemOutcome.SKIPPED]} skipped (already ended)",
+        ]
+        if c[ItemOutcome.NOT_SENT]:
+            parts.append(f"{c[ItemOutcome.NOT_SENT]} not sent")
+        return f"{self.done}/{self.total}: " + ", ".join(parts)
+
+
+CancelFn = Callable[[Key], Awaitable[CancelResult]]
+CurrentFn = Callable[[Key], Batch | None]
+
+
+async def run_bulk(
+    keys: Sequence[Key],
+    *,
+    cancel: CancelFn,
+    current: CurrentFn,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_result: Callable[[ItemResult], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> BulkSummary:
+    """Cancel ``keys`` with at most ``concurrency`` requests in flight.
+
+    ``current`` gives the batch as known right now (to skip what ended since the selection);
+    ``should_stop`` is checked before each send: once it says stop, the rest is ``not_sent`` and the
+    requests already sent are waited for, so every item gets its outcome.
+    """
+    summary = BulkSummary(total=len(keys))
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    def finish(item: ItemResult) -> None:
+        summary.items.append(item)
+        if on_result is not None:
+            on_result(item)
+
+    async def one(key: Key) -> None:
+        async with semaphore:
+            batch = current(key)
+            before = batch.state if batch is not None else None
+            if should_stop():
+                summary.interrupted = True
+                finish(ItemResult(key, ItemOutcome.NOT_SENT, before, reason="interrupted"))
+                return
+            if batch is not None and not batch.cancellable:
+                finish(
+                    ItemResult(
+                        key,
+                        ItemOutcome.SKIPPED,
+                        before,
+                        reason=f"already {batch.processing_status or batch.state.value}",
+                    )
+                )
+                return
+            try:
+                result = await cancel(key)
+            except (Unreachable, GatewayTimeout) as exc:
+                # Raised only when the request never left: nothing happened to this batch.
+                finish(ItemResult(key, ItemOutcome.NOT_SENT, before, reason=exc.describe()))
+                return
+            except GatewayError as exc:
+                finish(ItemResult(key, ItemOutcome.UNKNOWN, before, reason=exc.describe()))
+                return
+            finish(ItemResult(key, result.outcome.value, before, result=result))
+
+    await asyncio.gather(*(one(key) for key in keys))
+    return summary
+
+
+# --------------------------------------------------------------------------- selection
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a bulk cancel would act on, and why some candidates were left out."""
+
+    keys: list[Key]
+    batches: list[Batch]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def per_provider(self) -> Counter[str]:
+        return Counter(k[0] for k in self.keys)
+
+
+def select(
+    batches: Iterable[Batch],
+    *,
+    now: datetime,
+    older_than: timedelta | None = None,
+    text: str = "",
+    providers: Iterable[str] | None = None,
+) -> Selection:
+    """Every cancellable batch matching the filter (``/``'s matching), older than a duration.
+
+    A batch whose ``created_at`` is unknown is never selected by ``--older-than``: age unknown is
+    not "old".
+    """
+    wanted = set(providers) if providers is not None else None
+    chosen: list[Batch] = []
+    excluded: Counter[str] = Counter()
+    for batch in batches:
+        if wanted is not None and batch.provider not in wanted:
+            continue
+        if not text_matches(batch, text):
+            continue
+        if not batch.cancellable:
+            excluded["not cancellable"] += 1
+            continue
+        if older_than is not None:
+            if batch.created_at is None:
+                excluded["age unknown"] += 1
+                continue
+            if now - batch.created_at < older_than:
+                excluded["too recent"] += 1
+                continue
+        chosen.append(batch)
+    chosen.sort(key=lambda b: (b.provider, b.created_at or now, b.id))
+    return Selection([b.key for b in chosen], chosen, dict(excluded))
+
+
+def confirm_word(profile: str | None, gateway_url: str) -> str:
+    """What the operator types to confirm a large bulk cancel: the profile name, else the host."""
+    if profile:
+        return profile
+    from urllib.parse import urlsplit
+
+    return urlsplit(gateway_url).hostname or gateway_url
+
+
+def needs_typed_confirmation(count: int, confirm_style: str) -> bool:
+    return count > TYPED_CONFIRM_ABOVE or confirm_style == "typed"

@@ -1,0 +1,705 @@
+"""BatchStore: the console's state, keyed by (provider, batch id); refreshes come in, diffs go out.
+
+No Textual here: the store is plain data so that it can be tested, benchmarked and reused. The UI
+asks it for the current view (filtered, sorted keys) and for what changed since the last refresh.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from itertools import compress
+
+from bifrost_tui.gateway.errors import GatewayError
+from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, ProviderInfo, State
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
+
+Key = tuple[str, str]  # (provider, normalised batch id)
+
+
+class SortKey(StrEnum):
+    CREATED = "created"
+    PROVIDER = "provider"
+    STATUS = "status"
+    ID = "id"
+    EXPIRES = "expires"
+    PROGRESS = "progress"
+
+
+SORT_CYCLE: tuple[SortKey, ...] = tuple(SortKey)
+
+#: Order of states when sorting by status: what needs attention first.
+_STATE_ORDER = {
+    State.ACTIVE: 0,
+    State.CANCELING: 1,
+    State.UNKNOWN: 2,
+    State.FAILED: 3,
+    State.EXPIRED: 4,
+    State.ENDED_CANCELED: 5,
+    State.ENDED_OK: 6,
+}
+
+#: State groups counted per provider in the provider list.
+STATE_GROUPS: dict[State, str] = {
+    State.ACTIVE: "active",
+    State.CANCELING: "canceling",
+    State.ENDED_OK: "ended",
+    State.ENDED_CANCELED: "ended",
+    State.FAILED: "failed",
+    State.EXPIRED: "failed",
+    State.UNKNOWN: "active",
+}
+
+
+@dataclass
+class ProviderStatus:
+    """What the console knows about one provider's listing."""
+
+    info: ProviderInfo
+    listing: ListingStatus | None = None
+    missing: str | None = None
+    error: GatewayError | None = None
+    last_ok: datetime | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    #: A listing that was not cut at the first page on purpose has been applied.
+    deep_seen: bool = False
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Keys that appeared, changed or disappeared in one update."""
+
+    added: frozenset[Key] = frozenset()
+    changed: frozenset[Key] = frozenset()
+    removed: frozenset[Key] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def __or__(self, other: Diff) -> Diff:
+        return Diff(
+            self.added | other.added, self.changed | other.changed, self.removed | other.removed
+        )
+
+
+class BatchStore:
+    """All batches the console knows, plus the current view (provider, filter, hide-ended, sort).
+
+    Kept cheap at 50,000 batches (see ``bench/``): a change costs in proportion to what changed,
+    not to what is known. Per key the store keeps the state, the active keys and the text the
+    filter searches; the counts per provider are adjusted rather than recounted; and the sorted
+    order of every batch is kept between changes: a changed batch is re-placed by bisection only
+    when its sort value moved. The view is that order filtered; a filter keystroke filters the
+    order (or, when the text only grew, the previous result) and never sorts.
+    """
+
+    def __init__(self) -> None:
+        self.batches: dict[Key, Batch] = {}
+        self.providers: dict[str, ProviderStatus] = {}
+        # View settings.
+        self.provider_filter: str | None = None  # None = all providers
+        self.text_filter: str = ""
+        self.hide_ended: bool = False
+        self.sort_key: SortKey = SortKey.CREATED
+        self.sort_reverse: bool = True  # newest first
+        #: Bumped on every change of ``batches``; see ``changed_since``.
+        self.version = 0
+        self._log: deque[tuple[int, frozenset[Key] | None]] = deque(maxlen=_LOG_SIZE)
+        # Caches, all kept in step with ``batches`` by ``_commit``.
+        self._keys: dict[str, dict[Key, None]] = {}  # per provider, in arrival order
+        self._states: dict[Key, State] = {}
+        self._active: dict[Key, None] = {}  # keys whose state is not terminal
+        self._hay: dict[Key, str] = {}  # what the text filter searches, lower-cased
+        self._values: dict[Key, tuple[object, ...]] | None = None  # sort values, for _values_key
+        self._values_key: SortKey | None = None
+        self._order: list[Key] | None = None  # every key, sorted; never mutated once built
+        self._order_sig: tuple[SortKey, bool] | None = None
+        # The haystacks lined up with ``_order`` (None: not built): the text filter's pass over
+        # every batch then needs no dict look-up per batch.
+        self._order_hays: list[str] | None = None
+        self._view: list[Key] | None = None  # ``_order`` filtered; never mutated once built
+        self._view_hays: list[str] | None = None  # lined up with a filtered ``_view``
+        # Filtered views (and their haystacks) of the current order by filter settings: typing
+        # narrows from the last result, backspace finds the earlier one here.
+        self._memo: dict[tuple[str | None, str, bool], tuple[list[Key], list[str] | None]] = {}
+
+    # ---- providers ---------------------------------------------------------------------------
+
+    def set_providers(self, infos: Iterable[ProviderInfo]) -> None:
+        """Replace the provider list, keeping what is known about providers that stay."""
+        fresh: dict[str, ProviderStatus] = {}
+        new: list[str] = []
+        for info in infos:
+            status = self.providers.get(info.name)
+            if status is None:
+                status = ProviderStatus(info=info)
+                new.append(info.name)
+            status.info = info
+            fresh[info.name] = status
+        gone = set(self.providers) - set(fresh)
+        self.providers = fresh
+        for name in new:
+            self._recount_provider(name)
+        if gone:
+            olds: dict[Key, Batch | None] = {}
+            for name in gone:
+                for key in list(self._keys.get(name, ())):
+                    olds[key] = self.batches.pop(key)
+            if olds:
+                self._commit(olds)
+
+    # ---- updates -----------------------------------------------------------------------------
+
+    def apply_listing(self, listing: ProviderListing, now: datetime) -> Diff:
+        """Fold one provider's listing in. Batches disappear only on a complete listing."""
+        status = self.providers.get(listing.provider)
+        if status is None:
+            status = ProviderStatus(
+                info=ProviderInfo(name=listing.provider, kind=listing.provider, batch_capable=True)
+            )
+            self.providers[listing.provider] = status
+            self._recount_provider(listing.provider)
+        if listing.status is ListingStatus.ERROR:
+            # Keep the last good data; the UI marks it stale with this error.
+            status.error = listing.error
+            status.listing = ListingStatus.ERROR
+            return Diff()
+        status.error = None
+        if not (listing.first_page_only and status.listing is not None and status.deep_seen):
+            # A light poll stops at the first page on purpose: it does not undo what the last
+            # deep listing established about completeness.
+            status.listing = listing.status
+            status.missing = listing.missing
+        status.deep_seen = status.deep_seen or listing.deep or not listing.first_page_only
+        status.last_ok = now
+        batches = self.batches
+        # Each key's batch before this listing (None: new). The caches are brought along once, at
+        # the end, in time proportional to what changed.
+        olds: dict[Key, Batch | None] = {}
+        added: set[Key] = set()
+        changed: set[Key] = set()
+        seen: set[Key] = set()
+        for batch in listing.batches:
+            key = batch.key
+            seen.add(key)
+            old = batches.get(key)
+            if old is None:
+                batches[key] = batch
+                added.add(key)
+                olds[key] = None
+            elif old is not batch and old != batch:
+                # (An equal batch would merge into an equal one: no need to build it.)
+                new = old.updated_by(batch)
+                if new != old:
+                    batches[key] = new
+                    changed.add(key)
+                    olds.setdefault(key, old)
+        removed: list[Key] = []
+        if listing.status is ListingStatus.COMPLETE:
+            # A complete listing is the whole truth: what it no longer shows is gone.
+            removed = [k for k in self._keys.get(listing.provider, ()) if k not in seen]
+            for key in removed:
+                olds[key] = batches.pop(key)
+        if not olds:
+            return Diff()
+        if len(added) == len(olds) > _BULK:
+            self._commit_added(list(olds), listing.provider)
+        else:
+            self._commit(olds)
+        return Diff(frozenset(added), frozenset(changed), frozenset(removed))
+
+    def apply_batch(self, batch: Batch) -> Diff:
+        """Fold one batch in (a re-read, a cancel reply): never erases what is known."""
+        key = batch.key
+        old = self.batches.get(key)
+        new = batch if old is None else old.updated_by(batch)
+        if old is not None and new == old:
+            return Diff()
+        self.batches[key] = new
+        self._commit({key: old})
+        return Diff(added=frozenset({key})) if old is None else Diff(changed=frozenset({key}))
+
+    def load(self, batches: Iterable[Batch]) -> None:
+        """Put batches straight in (benchmarks, tests: the gateway caps what one listing gives)."""
+        for batch in batches:
+            key = batch.key
+            self.batches[key] = batch
+            self._keys.setdefault(batch.provider, {})[key] = None
+            self._set_state(key, batch.state)
+            if batch.provider not in self.providers:
+                self.providers[batch.provider] = ProviderStatus(
+                    info=ProviderInfo(name=batch.provider, kind=batch.provider, batch_capable=True)
+                )
+        self._recount()
+        self._invalidate()
+
+    def changed_since(self, version: int) -> frozenset[Key] | None:
+        """Keys added, changed or removed after ``version``; ``None`` when that is not known any
+        more (too long ago, or a bulk ``load``): treat every key as changed."""
+        if version == self.version:
+            return frozenset()
+        if not self._log or self._log[0][0] > version + 1:
+            return None
+        keys: set[Key] = set()
+        for at, changed in self._log:
+            if at > version:
+                if changed is None:
+                    return None
+                keys |= changed
+        return frozenset(keys)
+
+    def state_of(self, key: Key) -> State:
+        """``batches[key].state``, without deriving it again."""
+        return self._states[key]
+
+    def active_keys(self) -> Iterator[Key]:
+        """Keys of the batches not in a terminal state, in the order they were first seen."""
+        return iter(list(self._active))
+
+    # ---- bookkeeping -------------------------------------------------------------------------
+
+    def _set_state(self, key: Key, state: State) -> None:
+        self._states[key] = state
+        if state in TERMINAL_STATES:
+            self._active.pop(key, None)
+        else:
+            self._active[key] = None
+
+    def _commit(self, olds: dict[Key, Batch | None]) -> None:
+        """``batches`` changed at these keys (each one's batch before the change; ``None``: it is
+        new): bring the per-key caches, the counts and the view along, in one pass over the
+        changed keys (at 50,000 batches every look-up per key shows).
+
+        Allocates next to nothing per change: at 50,000 batches a full garbage collection costs
+        more than the work itself.
+        """
+        batches = self.batches
+        states = self._states
+        active = self._active
+        hay = self._hay
+        keys_of = self._keys
+        values = self._values
+        value_of = _VALUE_OF[self._values_key] if self._values_key is not None else None
+        # The new sort value of each key whose value moved (None: the key is gone).
+        fresh: dict[Key, tuple[object, ...] | None] = {}
+        reread: list[Key] = []  # batches that read differently to the text filter now
+        provider = None
+        tally: Counter[str] | None = None
+        provider_keys: dict[Key, None] = {}
+        for key, old in olds.items():
+            new = batches.get(key)
+            if key[0] != provider:  # a listing is one provider's: this is rare
+                provider = key[0]
+                status = self.providers.get(provider)
+                tally = status.counts if status is not None else None
+                provider_keys = keys_of.setdefault(provider, {})
+            if old is not None and tally is not None:
+                _uncount(tally, STATE_GROUPS[states[key]])
+            if new is None:
+                provider_keys.pop(key, None)
+                states.pop(key, None)
+                active.pop(key, None)
+                hay.pop(key, None)
+                if values is not None and key in values:
+                    fresh[key] = None
+                continue
+            state = new.state
+            states[key] = state
+            if state in TERMINAL_STATES:
+                active.pop(key, None)
+            else:
+                active[key] = None
+            if old is None:
+                provider_keys[key] = None
+            if tally is not None:
+                tally[STATE_GROUPS[state]] += 1
+            text = _haystack(new, state)
+            if old is not None and hay.get(key) != text:
+                reread.append(key)
+            hay[key] = text
+            if values is not None and value_of is not None:
+                value = (value_of(new, state), key)
+                if old is None or value != values.get(key):
+                    fresh[key] = value
+        self.version += 1
+        self._log.append((self.version, frozenset(olds)))
+        self._memo.clear()
+        self._update_view(olds, fresh, reread)
+
+    def _commit_added(self, keys: list[Key], provider: str) -> None:
+        """``_commit`` for a listing that only added batches (a first deep listing), done with
+        bulk operations over the new keys rather than a Python pass per key."""
+        batches = self.batches
+        news = [batches[k] for k in keys]
+        if any(k[0] != provider for k in keys):
+            self._commit(dict.fromkeys(keys))
+            return
+        states = [b.state for b in news]
+        self._states.update(zip(keys, states, strict=True))
+        self._active.update(
+            dict.fromkeys(k for k, s in zip(keys, states, strict=True) if s not in TERMINAL_STATES)
+        )
+        self._keys.setdefault(provider, {}).update(dict.fromkeys(keys))
+        status = self.providers.get(provider)
+        if status is not None:
+            status.counts.update(map(STATE_GROUPS.__getitem__, states))
+        self._hay.update(zip(keys, map(_haystack, news, states), strict=True))
+        fresh: dict[Key, tuple[object, ...] | None] = {}
+        if self._values is not None and self._values_key is not None:
+            value_of = _VALUE_OF[self._values_key]
+            fresh = {k: (value_of(b, s), k) for k, b, s in zip(keys, news, states, strict=True)}
+        self.version += 1
+        self._log.append((self.version, frozenset(keys)))
+        self._memo.clear()
+        self._update_view(dict.fromkeys(keys), fresh, [])
+
+    def _invalidate(self) -> None:
+        """Everything changed (a bulk load): caches are rebuilt when next needed."""
+        self.version += 1
+        self._log.append((self.version, None))
+        states = self._states
+        self._hay = {k: _haystack(b, states[k]) for k, b in self.batches.items()}
+        self._values = None
+        self._values_key = None
+        self._drop_order()
+
+    # ---- counts ------------------------------------------------------------------------------
+
+    def _recount(self) -> None:
+        for name in self.providers:
+            self._recount_provider(name)
+
+    def _recount_provider(self, provider: str) -> None:
+        status = self.providers.get(provider)
+        if status is None:
+            return
+        states = self._states
+        status.counts = Counter(STATE_GROUPS[states[k]] for k in self._keys.get(provider, ()))
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for status in self.providers.values():
+            total.update(status.counts)
+        return total
+
+    # ---- the view ----------------------------------------------------------------------------
+
+    def set_view(
+        self,
+        *,
+        provider: str | type[...] | None = ...,
+        text: str | None = None,
+        hide_ended: bool | None = None,
+        sort_key: SortKey | None = None,
+        sort_reverse: bool | None = None,
+    ) -> None:
+        before = self._filter_sig()
+        if provider is not ...:
+            self.provider_filter = provider  # type: ignore[assignment]
+        if text is not None:
+            self.text_filter = text
+        if hide_ended is not None:
+            self.hide_ended = hide_ended
+        if sort_key is not None:
+            self.sort_key = sort_key
+        if sort_reverse is not None:
+            self.sort_reverse = sort_reverse
+        if (self.sort_key, self.sort_reverse) != self._order_sig:
+            self._drop_order()
+        elif self._filter_sig() != before:
+            if self._view is not None and self._view is not self._order:
+                self._memo[before] = (self._view, self._view_hays)
+                if len(self._memo) > _MEMO_SIZE:
+                    del self._memo[next(iter(self._memo))]
+            self._view = None
+            self._view_hays = None
+
+    def matches(self, batch: Batch) -> bool:
+        """The filter ``/`` applies: provider, hide-ended, and text in id / status / state."""
+        if self.provider_filter is not None and batch.provider != self.provider_filter:
+            return False
+        if self.hide_ended and batch.state.terminal:
+            return False
+        return text_matches(batch, self.text_filter)
+
+    def view(self) -> list[Key]:
+        """Keys of the visible batches, filtered and sorted (cached until something changes).
+
+        The list returned is never modified afterwards: a change produces a new list (so a
+        caller can tell by identity that the view changed), an unchanged view is the same list.
+        """
+        if self._view is None:
+            self._view, self._view_hays = self._filtered(self._sorted())
+        return self._view
+
+    def _sort_value(self, key: Key) -> tuple[object, ...]:
+        return (_VALUE_OF[self.sort_key](self.batches[key], self._states[key]), key)
+
+    def _drop_order(self) -> None:
+        self._order = None
+        self._order_hays = None
+        self._view = None
+        self._view_hays = None
+        self._memo.clear()
+
+    def _sorted(self) -> list[Key]:
+        """Every key in sort order (by unique values, so the order is total and repeatable)."""
+        sig = (self.sort_key, self.sort_reverse)
+        if self._order is None or self._order_sig != sig:
+            if self._values is None or self._values_key is not self.sort_key:
+                value_of = _VALUE_OF[self.sort_key]
+                states = self._states
+                self._values = {k: (value_of(b, states[k]), k) for k, b in self.batches.items()}
+                self._values_key = self.sort_key
+            self._drop_order()
+            order = sorted(self.batches, key=self._values.__getitem__, reverse=sig[1])
+            self._order, self._order_sig = order, sig
+            # Lined up now, while the order is fresh: the first filter keystroke then costs a
+            # pass over strings, not a look-up per batch.
+            self._order_hays = list(map(self._hay.__getitem__, order))
+        return self._order
+
+    def _filter_sig(self) -> tuple[str | None, str, bool]:
+        return (self.provider_filter, self.text_filter, self.hide_ended)
+
+    def _filtered(self, order: list[Key]) -> tuple[list[Key], list[str] | None]:
+        """``order`` through the filter settings (the order itself when nothing is filtered),
+        with the haystacks of the result when they are at hand."""
+        sig = self._filter_sig()
+        provider, text, hide = sig
+        if provider is None and not text and not hide:
+            return order, None
+        memo = self._memo.get(sig)
+        if memo is not None:
+            return memo
+        needle = text.lower()
+        keys, hays = order, self._order_hays
+        # Typing more of the text can only narrow the result: start from the narrowest result
+        # already computed for a text that this one contains.
+        for (p, t, h), (memo_keys, memo_hays) in self._memo.items():
+            narrower = p == provider and h == hide and t and t.lower() in needle
+            if narrower and len(memo_keys) < len(keys):
+                keys, hays = memo_keys, memo_hays
+        if keys is order:
+            if provider is not None:
+                keys, hays = _kept(keys, hays, [k[0] == provider for k in keys])
+            if hide:
+                states = self._states
+                keys, hays = _kept(keys, hays, [states[k] not in TERMINAL_STATES for k in keys])
+        if needle:
+            if _SEP in needle:
+                batches = self.batches
+                keys = [k for k in keys if text_matches(batches[k], text)]
+                hays = None
+            else:
+                if hays is None:
+                    hays = list(map(self._hay.__getitem__, keys))
+                keys, hays = _kept(keys, hays, [needle in h for h in hays])
+        return keys, hays
+
+    def _update_view(
+        self,
+        olds: dict[Key, Batch | None],
+        fresh: dict[Key, tuple[object, ...] | None],
+        reread: list[Key],
+    ) -> None:
+        """Re-place the keys whose sort value moved (``fresh``: the new values, ``None`` for a
+        key that is gone) in the sorted order, and the keys that moved, joined or left in the
+        filtered view if there is one (``olds`` as for ``_commit``; ``reread``: the keys whose
+        haystack changed)."""
+        values = self._values
+        if values is None or self._values_key is None:
+            return
+        batches = self.batches
+        order = self._order
+        if order is None or self._values_key is not self.sort_key or self._order_sig is None:
+            _store_values(values, fresh)
+            self._drop_order()
+            return
+        if 2 * len(fresh) > _BISECT_LIMIT:
+            # Many moves (a first deep listing): sort once, when the view is next asked for,
+            # rather than after each provider's listing.
+            _store_values(values, fresh)
+            self._drop_order()
+            return
+        reverse = self._order_sig[1]
+        view = self._view
+        filtered = view is not None and view is not order
+        view_outs: list[Key] = []
+        view_ins: list[Key] = []
+        if filtered:
+            for key, old in olds.items():
+                new = batches.get(key)
+                was = old is not None and self.matches(old)
+                now = new is not None and self.matches(new)
+                if was and (not now or key in fresh):
+                    view_outs.append(key)
+                if now and (not was or key in fresh):
+                    view_ins.append(key)
+        small_view = len(view_outs) + len(view_ins) <= _BISECT_LIMIT
+        hays = self._order_hays
+        # Out with the old values first (they say where the keys are)...
+        new_order = order
+        if fresh:
+            new_order = order.copy()
+            hays = hays.copy() if hays is not None else None
+            _remove_sorted(new_order, [k for k in fresh if k in values], values, reverse, hays)
+        new_view = view
+        if filtered and view is not None and (view_outs or view_ins) and small_view:
+            new_view = view.copy()
+            _remove_sorted(new_view, view_outs, values, reverse)
+        # ...then in with the new ones.
+        _store_values(values, fresh)
+        hay = self._hay
+        if fresh:
+            ins = [k for k, v in fresh.items() if v is not None]
+            _insert_sorted(new_order, ins, values, reverse, hays, hay)
+            self._order = new_order
+        if hays is not None:
+            # Batches that changed without moving may read differently to the text filter.
+            for key in reread:
+                if key not in fresh:
+                    hays[_position(new_order, values[key], values, reverse)] = hay[key]
+        self._order_hays = hays
+        self._view_hays = None
+        if not filtered:
+            if view is not None:
+                self._view = new_order
+        elif view_outs or view_ins:
+            if small_view and new_view is not None:
+                _insert_sorted(new_view, view_ins, values, reverse)
+                self._view = new_view
+            else:
+                self._view = None
+
+
+#: Changes logged for ``changed_since`` (a table syncs after every poll; this is plenty).
+_LOG_SIZE = 64
+#: A listing that adds more batches than this is folded in with bulk operations.
+_BULK = 256
+#: Filtered views remembered per filter settings between changes (typing and backspacing).
+_MEMO_SIZE = 16
+#: Up to this many sort moves per change are bisected into a copy of the order; more re-sort it
+#: (with cached sort values: at that point no slower than bisecting).
+_BISECT_LIMIT = 256
+#: Joins the fields the text filter searches; a filter text containing it takes the slow path.
+_SEP = "\x00"
+
+
+#: ``State.value`` through an enum descriptor costs a Python call; this is a dict look-up.
+_STATE_TEXT: dict[State, str] = {s: s.value for s in State}
+
+
+def _haystack(batch: Batch, state: State) -> str:
+    # One lower() over the joined fields equals lowering each: the separator is neither cased nor
+    # case-ignorable, so even a final sigma lowers the same.
+    sep = _SEP
+    return (
+        f"{batch.id}{sep}{batch.processing_status}{sep}{state.value}{sep}{batch.provider}".lower()
+    )
+
+
+def _uncount(tally: Counter[str], group: str) -> None:
+    left = tally[group] - 1
+    if left > 0:
+        tally[group] = left
+    else:
+        del tally[group]
+
+
+def _progress(batch: Batch) -> float:
+    counts = batch.request_counts
+    done, total = (counts.done, counts.total) if counts else (None, None)
+    return (done / total) if done is not None and total else -1.0
+
+
+#: The primary sort value per sort key (the key itself breaks ties, so the order is total).
+_VALUE_OF: dict[SortKey, Callable[[Batch, State], object]] = {
+    SortKey.CREATED: lambda b, s: b.created_at.timestamp() if b.created_at else 0.0,
+    SortKey.PROVIDER: lambda b, s: b.provider,
+    SortKey.STATUS: lambda b, s: _STATE_ORDER[s],
+    SortKey.ID: lambda b, s: b.id,
+    SortKey.EXPIRES: lambda b, s: b.expires_at.timestamp() if b.expires_at else 0.0,
+    SortKey.PROGRESS: lambda b, s: _progress(b),
+}
+
+
+def _position(
+    keys: list[Key], value: tuple[object, ...], values: dict[Key, tuple[object, ...]], rev: bool
+) -> int:
+    """Where ``value`` goes in ``keys`` (sorted by ``values``, descending when ``rev``)."""
+    if not rev:
+        return bisect_left(keys, value, key=values.__getitem__)
+    lo, hi = 0, len(keys)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[keys[mid]] > value:  # type: ignore[operator]
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _store_values(
+    values: dict[Key, tuple[object, ...]], fresh: dict[Key, tuple[object, ...] | None]
+) -> None:
+    for key, value in fresh.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+
+
+def _remove_sorted(
+    keys: list[Key],
+    outs: list[Key],
+    values: dict[Key, tuple[object, ...]],
+    rev: bool,
+    hays: list[str] | None = None,
+) -> None:
+    """Remove ``outs`` from ``keys`` (sorted by ``values``, which still hold their positions),
+    and the same positions from ``hays`` (lined up with ``keys``)."""
+    for key in outs:
+        i = _position(keys, values[key], values, rev)
+        if not (i < len(keys) and keys[i] == key):
+            i = keys.index(key)  # cannot happen while the caches agree, but be safe
+        del keys[i]
+        if hays is not None:
+            del hays[i]
+
+
+def _insert_sorted(
+    keys: list[Key],
+    ins: list[Key],
+    values: dict[Key, tuple[object, ...]],
+    rev: bool,
+    hays: list[str] | None = None,
+    hay: dict[Key, str] | None = None,
+) -> None:
+    for key in ins:
+        i = _position(keys, values[key], values, rev)
+        keys.insert(i, key)
+        if hays is not None and hay is not None:
+            hays.insert(i, hay[key])
+
+
+def _kept(
+    keys: list[Key], hays: list[str] | None, mask: list[bool]
+) -> tuple[list[Key], list[str] | None]:
+    """The keys (and haystacks) where ``mask`` is true."""
+    return list(compress(keys, mask)), list(compress(hays, mask)) if hays is not None else None
+
+
+def text_matches(batch: Batch, text: str) -> bool:
+    """Case-insensitive substring over id, raw status, normalised state and provider."""
+    if not text:
+        return True
+    needle = text.lower()
+    return any(
+        needle in hay.lower()
+        for hay in (batch.id, batch.processing_status, batch.state.value, batch.provider)
+    )

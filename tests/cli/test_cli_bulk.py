@@ -1,0 +1,279 @@
+"""`batches cancel` in bulk: selection, dry run, reviewed ids, partial listings, mixed outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bifrost_tui.cli.main import main
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.sim import SimWorld, serve
+from tests.support.ui_fixtures import T0
+
+
+@pytest.fixture
+def world() -> SimWorld:
+    return SimWorld.demo(ManualClock(T0), seed=21, arrival_interval=None)
+
+
+@pytest.fixture
+def url(world: SimWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    server = serve(world)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def cancels(world: SimWorld) -> list:
+    return world.requests(op="batch_cancel")
+
+
+def active_ids(world: SimWorld, provider: str) -> set[str]:
+    return {
+        b.id
+        for b in world.batches(provider)
+        if b.phase.value in ("running", "queued", "finalizing")
+    }
+
+
+def test_dry_run_lists_exactly_what_would_be_cancelled_and_sends_nothing(capsys, world, url):
+    code, out, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "openai",
+        "--all-active",
+        "--dry-run",
+        "--json",
+        "--url",
+        url,
+    )
+    assert code == 0
+    payload = json_lines(out)[0]
+    assert payload["dry_run"] is True
+    chosen = {b["id"] for b in payload["batches"]}
+    assert chosen and all(b["cancellable"] for b in payload["batches"])
+    assert chosen <= active_ids(world, "openai")
+    assert cancels(world) == []
+
+
+def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(capsys, world, url, tmp_path):
+    code, out, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "anthropic",
+        "--all-active",
+        "--dry-run",
+        "--json",
+        "--url",
+        url,
+    )
+    reviewed = tmp_path / "reviewed.json"
+    reviewed.write_text(out)
+    n = json.loads(out)["count"]
+    assert n > 1
+    code, _, err = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--ids-from",
+        str(reviewed),
+        "--expect-count",
+        str(n + 1),
+        "--yes",
+        "--url",
+        url,
+    )
+    assert code == 5 and "expect-count" in err
+    assert cancels(world) == []
+    code, out, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--ids-from",
+        str(reviewed),
+        "--expect-count",
+        str(n),
+        "--yes",
+        "--json",
+        "--url",
+        url,
+    )
+    lines = json_lines(out)
+    assert code == 0
+    items = [x for x in lines if "outcome" in x]
+    assert len(items) == n and {x["outcome"] for x in items} == {"accepted"}
+    assert lines[-1]["summary"] == {"accepted": n}
+    assert len(cancels(world)) == n
+
+
+def test_older_than_and_filter_narrow_the_selection(capsys, world, url):
+    old = world.add_batch(
+        "openai",
+        id="batch_old_one",
+        status="in_progress",
+        total=10,
+        created_at=T0 - timedelta(hours=5),
+    )
+    code, out, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "openai",
+        "--all-active",
+        "--older-than",
+        "4h",
+        "--filter",
+        "old_one",
+        "--dry-run",
+        "--json",
+        "--url",
+        url,
+    )
+    assert code == 0
+    assert [b["id"] for b in json.loads(out)["batches"]] == [old.id]
+
+
+def test_bad_duration_is_a_usage_error(capsys, url):
+    code, _, err = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "openai",
+        "--all-active",
+        "--older-than",
+        "soon",
+        "--dry-run",
+        "--url",
+        url,
+    )
+    assert code == 2 and "soon" in err
+
+
+def test_partial_listing_refuses_unless_allowed(capsys, world, url):
+    for i in range(25):  # more than the Anthropic route's first page
+        world.add_batch("anthropic", id=f"msgbatch_extra_{i:02d}", status="in_progress", total=3)
+    # The deep route is blocked (an operator may block /openai): the listing stays partial.
+    world.faults.fail_next(404, "not found", path="/openai/v1/batches", times=50)
+    code, _, err = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "anthropic",
+        "--all-active",
+        "--yes",
+        "--url",
+        url,
+    )
+    assert code == 5 and "--allow-partial" in err
+    assert cancels(world) == []
+    code, _, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "anthropic",
+        "--all-active",
+        "--yes",
+        "--allow-partial",
+        "--url",
+        url,
+    )
+    assert code == 0
+    assert cancels(world)
+
+
+def test_mixed_outcomes_are_each_reported_and_exit_4(capsys, world, url):
+    running = sorted(active_ids(world, "openai"))[:3]
+    ended = next(b.id for b in world.batches("openai") if b.phase.value == "completed")
+    world.faults.fail_next(
+        409,
+        '{"type":"error","error":{"type":"conflict_error","message":"busy"}}',
+        method="POST",
+        path=running[1],
+    )
+    world.faults.fail_next(
+        502, "<html><title>502 Bad Gateway</title></html>", method="POST", path=running[2]
+    )
+    code, out, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        *running,
+        ended,
+        "batch_does_not_exist",
+        "--provider",
+        "openai",
+        "--yes",
+        "--json",
+        "--url",
+        url,
+    )
+    items = {x["batch_id"]: x for x in json_lines(out) if "outcome" in x}
+    assert items[running[0]]["outcome"] == "accepted"
+    assert items[running[1]]["outcome"] == "refused" and "busy" in items[running[1]]["error"]
+    assert items[running[2]]["outcome"] == "unknown"
+    assert items[ended]["outcome"] == "skipped"
+    assert items["batch_does_not_exist"]["outcome"] == "refused"
+    assert code == 4
+    assert len(cancels(world)) == 3  # skipped and unknown ids never got a cancel
+
+
+def test_bulk_without_terminal_or_yes_refuses(capsys, world, url):
+    ids = sorted(active_ids(world, "azure"))[:2]
+    code, _, err = cli(capsys, "batches", "cancel", *ids, "--provider", "azure", "--url", url)
+    assert code == 2 and "--yes" in err
+    assert cancels(world) == []
+
+
+def test_read_only_refuses_bulk_and_dry_run_still_works(capsys, world, url):
+    code, _, err = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "openai",
+        "--all-active",
+        "--yes",
+        "--read-only",
+        "--url",
+        url,
+    )
+    assert code == 5 and "read-only" in err
+    code, _, _ = cli(
+        capsys,
+        "batches",
+        "cancel",
+        "--provider",
+        "openai",
+        "--all-active",
+        "--dry-run",
+        "--read-only",
+        "--url",
+        url,
+    )
+    assert code == 0
+    assert cancels(world) == []

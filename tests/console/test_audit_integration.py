@@ -1,0 +1,138 @@
+"""Every cancel path writes its audit line; a failed write is shown and never blocks the cancel."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bifrost_tui.audit.log import AuditLog, AuditWriteError
+from bifrost_tui.cli.main import main
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.config import paths
+from bifrost_tui.gateway.models import State
+from bifrost_tui.sim import SimWorld, serve
+from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.flash import FlashBar
+from tests.support.ui_fixtures import T0, cancel_requests, first_with, make_rig
+
+VK = "sk-bf-audit-planted-secret"
+
+
+def audit_lines() -> list[dict]:
+    path = paths.audit_file()
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_console_cancel_writes_one_audit_line():
+    rig = make_rig(profile="prod-eu")
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.app.do_poll(deep=True)
+        target = first_with(rig.app, lambda b: b.cancellable)
+        rig.app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        await pilot.press("c", "y")
+        await rig.app.workers.wait_for_complete()
+    (line,) = audit_lines()
+    assert line["outcome"] == "accepted" and line["source"] == "console"
+    assert line["provider"] == target.provider and line["batch_id"] == target.id
+    assert line["state_before"] == "active" and line["profile"] == "prod-eu"
+
+
+async def test_audit_write_failure_is_shown_and_the_cancel_still_lands(monkeypatch):
+    def broken(self, entry):
+        raise AuditWriteError(self.path, "disk full")
+
+    monkeypatch.setattr(AuditLog, "record", broken)
+    rig = make_rig()
+    async with rig.app.run_test(size=(120, 40)) as pilot:
+        await rig.app.do_poll(deep=True)
+        target = first_with(rig.app, lambda b: b.cancellable)
+        rig.app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        await pilot.press("c", "y")
+        await rig.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(cancel_requests(rig.world)) == 1
+        assert rig.app.store.batches[target.key].state is State.CANCELING
+        flash = rig.app.main_screen.query_one("#flash", FlashBar).message
+        notes = [n.message for n in rig.app._notifications]
+        assert "audit log NOT written" in flash or any("audit log NOT written" in n for n in notes)
+
+
+def test_cli_bulk_audit_lines_carry_no_secret(capsys, monkeypatch):
+    world = SimWorld.demo(
+        ManualClock(T0), seed=4, arrival_interval=None, require_virtual_key=True, virtual_keys=[VK]
+    )
+    # The gateway echoes the key back in an error: it must be redacted from the audit line.
+    running = sorted(b.id for b in world.batches("openai") if b.phase.value == "running")[:2]
+    world.faults.fail_next(
+        400,
+        json.dumps(
+            {
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": f"bad key {VK}"},
+            }
+        ),
+        method="POST",
+        path=running[0],
+    )
+    monkeypatch.setenv("BIFROST_VK", VK)
+    server = serve(world)
+    try:
+        code = main(
+            ["batches", "cancel", *running, "--provider", "openai", "--yes", "--url", server.url]
+        )
+    finally:
+        server.stop()
+    out, err = capsys.readouterr()
+    assert code == 4
+    lines = audit_lines()
+    assert {x["outcome"] for x in lines} == {"accepted", "refused"}
+    assert len({x["bulk_id"] for x in lines}) == 1
+    text = paths.audit_file().read_text()
+    assert VK not in text and VK not in out and VK not in err
+
+
+def test_cli_read_only_refusal_is_audited_as_not_sent(capsys, tmp_path):
+    world = SimWorld.demo(ManualClock(T0), seed=4, arrival_interval=None)
+    server = serve(world)
+    try:
+        code = main(
+            [
+                "batches",
+                "cancel",
+                "batch_x",
+                "--provider",
+                "openai",
+                "--yes",
+                "--read-only",
+                "--url",
+                server.url,
+            ]
+        )
+    finally:
+        server.stop()
+    assert code == 5
+    (line,) = audit_lines()
+    assert line["outcome"] == "not_sent" and "read-only" in (line["reason"] or "")
+    assert world.requests(op="batch_cancel") == []
+
+
+@pytest.mark.parametrize("args", [["audit"], ["audit", "--json"], ["audit", "--since", "1h"]])
+def test_audit_command_reads_what_the_cancels_wrote(capsys, args):
+    log = AuditLog()
+    log.record(
+        log.local_entry(
+            "openai",
+            "batch_q",
+            outcome="skipped",
+            reason="already ended",
+            profile="p",
+            gateway="https://gw",
+            state_before="ended-ok",
+            source="cli",
+        )
+    )
+    assert main(args) == 0
+    assert "batch_q" in capsys.readouterr().out

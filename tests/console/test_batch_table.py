@@ -1,0 +1,618 @@
+"""BatchTable: virtual rows, stable cursor, minimal repaints, hostile ids, responsive columns."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.style import Style
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.strip import Strip
+
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.core.store import BatchStore, Diff, Key, SortKey
+from bifrost_tui.gateway.models import Batch, RequestCounts
+from bifrost_tui.ui.widgets import BatchTable
+from bifrost_tui.ui.widgets.batch_table import (
+    ID_CAP,
+    ContentWidths,
+    plan_layout,
+)
+
+T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _colour_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Style assertions below compare colours: make sure the environment does not strip them.
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TEXTUAL_THEME", raising=False)
+
+
+def make_batch(
+    i: int,
+    *,
+    provider: str = "anthropic",
+    status: str = "in_progress",
+    batch_id: str | None = None,
+    processing: int = 5,
+    created_minutes_ago: int | None = None,
+) -> Batch:
+    minutes = i if created_minutes_ago is None else created_minutes_ago
+    return Batch(
+        id=batch_id if batch_id is not None else f"msgbatch_{i:08d}",
+        provider=provider,
+        processing_status=status,
+        provider_kind="anthropic",
+        request_counts=RequestCounts(
+            processing=processing, succeeded=3, errored=1, canceled=0, expired=0
+        ),
+        created_at=T0 - timedelta(minutes=minutes, seconds=30),
+        expires_at=T0 + timedelta(hours=23, seconds=30),
+    )
+
+
+def make_store(n: int) -> BatchStore:
+    store = BatchStore()
+    store.load(make_batch(i) for i in range(n))
+    return store
+
+
+class TableApp(App[None]):
+    def __init__(self, store: BatchStore, clock: ManualClock) -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock
+        self.moved: list[Key | None] = []
+        self.selected: list[Key] = []
+
+    def compose(self) -> ComposeResult:
+        yield BatchTable(self.store, self.clock, id="table")
+
+    def on_batch_table_cursor_moved(self, message: BatchTable.CursorMoved) -> None:
+        self.moved.append(message.key)
+
+    def on_batch_table_selected(self, message: BatchTable.Selected) -> None:
+        self.selected.append(message.key)
+
+
+def table_of(app: TableApp) -> BatchTable:
+    return app.query_one(BatchTable)
+
+
+def screen_lines(table: BatchTable) -> list[str]:
+    """The widget's lines as painted now (header first)."""
+    strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+    return [strip.text for strip in strips]
+
+
+def line_of_key(table: BatchTable, key: Key) -> int:
+    """Screen line (0 = header) on which ``key`` is painted."""
+    return table.store.view().index(key) - table.scroll_offset.y + 1
+
+
+class RefreshSpy:
+    """Wraps ``table.refresh`` to record the regions each call asked for."""
+
+    def __init__(self, table: BatchTable) -> None:
+        self.calls: list[tuple[Region, ...]] = []
+        original = table.refresh
+
+        def spy(*regions: Region, **kwargs: object) -> BatchTable:
+            self.calls.append(regions)
+            return original(*regions, **kwargs)  # type: ignore[arg-type]
+
+        table.refresh = spy  # type: ignore[method-assign]
+
+
+# ---- virtual rendering ------------------------------------------------------------------------
+
+
+async def test_50000_rows_render_only_the_visible_lines() -> None:
+    store = make_store(50_000)
+    app = TableApp(store, ManualClock(T0))
+    calls: list[int] = []
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = table_of(app)
+        original = table.render_line
+
+        def counting(y: int) -> Strip:
+            calls.append(y)
+            return original(y)
+
+        table.render_line = counting  # type: ignore[method-assign]
+        table.refresh()
+        await pilot.pause()
+        first_paint = len(calls)
+        assert 0 < first_paint <= 30  # one call per screen line, not per row
+        assert max(calls) < 30
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == 49_999
+        assert table.cursor_key == store.view()[-1]
+        # Jumping to the end paints one screen, not 50,000 rows.
+        assert len(calls) - first_paint <= 30
+        assert screen_lines(table)[-1].strip().startswith(store.view()[-1][1])
+
+
+async def test_first_row_and_header_are_painted() -> None:
+    store = make_store(3)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(160, 10)) as pilot:
+        await pilot.pause()
+        lines = screen_lines(table_of(app))
+        header = lines[0]
+        for label in ("ID", "PROVIDER", "STATUS", "REQUESTS", "PROGRESS", "CREATED ▼"):
+            assert label in header
+        assert "EXPIRES/ENDED" in header
+        first = lines[1]
+        assert "msgbatch_00000000" in first
+        assert "in_progress ACTIVE" in first
+        assert "5 proc 3 ok 1 err" in first
+        assert "now" in first  # created 30 s before the clock
+        assert "in 23h" in first
+        assert "░" in first and "44%" in first  # 4 of 9 requests done
+        assert lines[4].strip() == ""  # three rows, then blank lines
+
+
+# ---- cursor stability ---------------------------------------------------------------------------
+
+
+async def test_cursor_keeps_its_batch_when_rows_are_added_above() -> None:
+    store = make_store(200)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        table.move_cursor(60)
+        await pilot.pause()
+        key = table.cursor_key
+        assert key is not None
+        screen_line = line_of_key(table, key)
+        diff = Diff()
+        for j in range(3):  # newer batches sort above (created desc)
+            newer = replace(make_batch(1000 + j), created_at=T0 + timedelta(minutes=j + 1))
+            diff = diff | store.apply_batch(newer)
+        table.refresh_view(diff)
+        await pilot.pause()
+        assert table.cursor_key == key
+        assert table.cursor_row == 63
+        # The highlighted row stays on the same screen line while rows arrive above it.
+        assert line_of_key(table, key) == screen_line
+        assert app.moved[-1] == key  # no spurious CursorMoved to another batch
+
+
+async def test_cursor_keeps_its_batch_through_sorting_and_filtering() -> None:
+    store = make_store(50)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        table.move_cursor(7)
+        key = table.cursor_key
+        assert key == ("anthropic", "msgbatch_00000007")
+
+        store.set_view(sort_key=SortKey.CREATED, sort_reverse=False)
+        table.refresh_view()
+        assert table.cursor_key == key
+        assert table.cursor_row == 42
+
+        store.set_view(sort_key=SortKey.ID, sort_reverse=True)
+        table.refresh_view()
+        assert table.cursor_key == key
+        assert table.cursor_row == store.view().index(key)
+        assert "ID ▼" in table.header_text
+
+        store.set_view(text="msgbatch_0000000")  # ids 0..9 stay, 7 among them
+        table.refresh_view()
+        assert table.cursor_key == key
+        assert store.view()[table.cursor_row] == key
+        await pilot.pause()
+        cursor_line = line_of_key(table, key)
+        assert "msgbatch_00000007" in screen_lines(table)[cursor_line]
+
+
+async def test_cursor_clamps_when_its_batch_leaves_the_view() -> None:
+    store = make_store(10)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        table.move_cursor(8)
+        await pilot.pause()
+        store.set_view(text="msgbatch_0000000[0-4]")  # matches nothing
+        table.refresh_view()
+        assert table.cursor_key is None
+        assert table.cursor_row == 0
+        store.set_view(text="msgbatch_0000000")
+        table.refresh_view()
+        # Back to 10 rows: the cursor is on a real row again and says so.
+        assert table.cursor_key == store.view()[0]
+        await pilot.pause()
+        assert app.moved[-2:] == [None, store.view()[0]]
+
+        table.move_cursor(9)
+        store.set_view(text="msgbatch_0000000", hide_ended=True)
+        store.apply_batch(replace(make_batch(0), processing_status="ended"))  # the last row ends
+        table.refresh_view()
+        assert table.cursor_row == 8  # clamped to the nearest index
+        assert table.cursor_key == store.view()[8]
+
+
+# ---- keys and messages ------------------------------------------------------------------------
+
+
+async def test_keys_move_the_cursor_and_post_messages() -> None:
+    store = make_store(100)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        table.focus()
+        await pilot.pause()
+        view = store.view()
+        assert app.moved == [view[0]]  # the first row under the cursor is announced on mount
+
+        await pilot.press("down")
+        assert table.cursor_row == 1
+        await pilot.pause()
+        assert app.moved[-1] == view[1]
+
+        body = table.size.height - 1
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert table.cursor_row == 1 + body
+        assert app.moved[-1] == view[1 + body]
+
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == 99
+        assert app.moved[-1] == view[99]
+        assert table.scroll_offset.y == 100 + 1 - table.size.height  # last row on the last line
+
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert table.cursor_row == 99 - body
+
+        await pilot.press("home", "up")
+        await pilot.pause()
+        assert table.cursor_row == 0
+        assert table.scroll_offset.y == 0
+        assert app.moved[-1] == view[0]
+
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert app.selected == [view[2]]
+
+
+async def test_click_moves_the_cursor_and_a_second_click_selects() -> None:
+    store = make_store(30)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        await pilot.click(BatchTable, offset=(5, 4))  # line 4 = the fourth row
+        await pilot.pause()
+        assert table.cursor_row == 3
+        assert app.selected == []
+        await pilot.click(BatchTable, offset=(5, 4))
+        await pilot.pause()
+        assert app.selected == [store.view()[3]]
+        await pilot.click(BatchTable, offset=(5, 0))  # the header does nothing
+        await pilot.pause()
+        assert table.cursor_row == 3
+
+
+async def test_move_cursor_to_key() -> None:
+    store = make_store(500)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        assert table.move_cursor_to_key(("anthropic", "msgbatch_00000321"))
+        await pilot.pause()
+        assert table.cursor_row == 321
+        assert app.moved[-1] == ("anthropic", "msgbatch_00000321")
+        assert 1 <= line_of_key(table, ("anthropic", "msgbatch_00000321")) < table.size.height
+        assert not table.move_cursor_to_key(("anthropic", "nope"))
+        assert table.cursor_row == 321
+
+
+# ---- minimal repaints ---------------------------------------------------------------------------
+
+
+async def test_unchanged_refresh_repaints_nothing_and_a_change_repaints_one_line() -> None:
+    store = make_store(100)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        spy = RefreshSpy(table)
+
+        table.refresh_view(Diff())
+        assert spy.calls == []
+        await pilot.pause()
+        assert spy.calls == []
+
+        key = store.view()[4]
+        diff = store.apply_batch(replace(store.batches[key], request_counts=RequestCounts(
+            processing=2, succeeded=6, errored=1, canceled=0, expired=0
+        )))  # fmt: skip
+        assert diff.changed == {key}
+        table.refresh_view(diff)
+        assert len(spy.calls) == 1
+        (region,) = spy.calls[0]
+        assert region.y == line_of_key(table, key) == 5
+        assert region.height == 1
+        await pilot.pause()
+        assert "2 proc 6 ok 1 err" in screen_lines(table)[5]
+
+        # A change to a row that is off screen repaints nothing.
+        spy.calls.clear()
+        far = store.view()[90]
+        diff = store.apply_batch(replace(store.batches[far], request_counts=RequestCounts(
+            processing=1, succeeded=7, errored=1, canceled=0, expired=0
+        )))  # fmt: skip
+        table.refresh_view(diff)
+        assert spy.calls == []
+
+        # A change that widens a column repaints everything (every row's cells move).
+        diff = store.apply_batch(replace(store.batches[key], processing_status="canceling"))
+        table.refresh_view(diff)
+        assert spy.calls == [()]
+        await pilot.pause()
+        assert "canceling CANCELING" in screen_lines(table)[5]
+
+
+async def test_rows_added_or_reordered_repaint_everything() -> None:
+    store = make_store(20)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        spy = RefreshSpy(table)
+        diff = store.apply_batch(make_batch(99, created_minutes_ago=-5))
+        table.refresh_view(diff)
+        assert () in spy.calls  # a full refresh
+        await pilot.pause()
+        # At the top of the table, new batches show up above the cursor's batch.
+        assert "msgbatch_00000099" in screen_lines(table)[1]
+        assert table.cursor_key == store.view()[1]
+        assert table.scroll_offset.y == 0
+
+
+async def test_tick_minute_repaints_only_rows_whose_time_changed() -> None:
+    store = BatchStore()
+    timed = make_batch(0)
+    untimed = replace(make_batch(1), created_at=None, expires_at=None)
+    store.load([timed, untimed])
+    clock = ManualClock(T0)
+    app = TableApp(store, clock)
+    async with app.run_test(size=(160, 10)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        spy = RefreshSpy(table)
+        table.tick_minute()
+        assert spy.calls == []  # same minute: nothing to repaint
+        clock.advance(60)
+        table.tick_minute()
+        assert [r.y for (r,) in spy.calls] == [line_of_key(table, timed.key)]
+        await pilot.pause()
+        assert "1m ago" in screen_lines(table)[line_of_key(table, timed.key)]
+
+
+# ---- hostile strings ----------------------------------------------------------------------------
+
+
+HOSTILE_IDS = [
+    "[bold]x[/]",
+    "[@click=app.quit]boom[/]",
+    "\x1b[31mred\x1b[0m",
+    "abc\u202edef",
+    "[/]",
+    "line\nbreak",
+]
+
+
+async def test_markup_and_escape_laden_ids_render_literally() -> None:
+    store = BatchStore()
+    store.load(
+        make_batch(i, batch_id=bid, status="[red]ended\x1b[2J") for i, bid in enumerate(HOSTILE_IDS)
+    )
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(160, 12)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+        text = "\n".join(strip.text for strip in strips)
+        assert "[bold]x[/]" in text
+        assert "[@click=app.quit]boom[/]" in text
+        assert "\\x1b[31mred\\x1b[0m" in text
+        assert "abc\\u202edef" in text
+        assert "line\\x0abreak" in text
+        assert "[red]ended\\x1b[2J" in text  # the raw status too
+        for strip in strips:
+            for segment in strip:
+                assert "\x1b" not in segment.text
+                assert "\u202e" not in segment.text
+                assert "\n" not in segment.text
+                # Not parsed as markup: no click actions, no links smuggled into styles.
+                assert not (segment.style and segment.style.meta)
+        assert app.is_running
+
+
+async def test_a_10000_character_id_is_capped() -> None:
+    long_id = "x" * 10_000
+    store = BatchStore()
+    store.load([make_batch(0, batch_id=long_id), make_batch(1, batch_id="\x1b" * 10_000)])
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(200, 10)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        lines = screen_lines(table)
+        assert all(len(line) == table.size.width for line in lines)
+        cells = {line.split(" ")[2] for line in lines[1:3]}
+        assert "x" * (ID_CAP - 1) + "…" in cells
+        assert any(cell.startswith("\\x1b\\x1b") and cell.endswith("…") for cell in cells)
+
+
+# ---- columns and header -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("width", "present", "absent"),
+    [
+        (160, ["REQUESTS", "PROGRESS", "CREATED"], []),
+        (85, ["REQUESTS"], ["PROGRESS", "CREATED "]),
+        (60, [], ["REQUESTS", "PROGRESS", "CREATED "]),
+    ],
+)
+async def test_narrow_widths_drop_columns(
+    width: int, present: list[str], absent: list[str]
+) -> None:
+    store = make_store(5)
+    store.set_view(sort_key=SortKey.STATUS, sort_reverse=False)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(width, 10)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        header = screen_lines(table)[0]
+        assert "STATUS ▲" in header
+        for label in present:
+            assert label in header
+        for label in absent:
+            assert label not in header
+        row = screen_lines(table)[2]  # created 1m 30s ago
+        assert "ACTIVE" in row
+        assert ("5 proc 3 ok" in row) == ("REQUESTS" in present)
+        assert ("ago" in row) == ("CREATED" in present)
+
+
+async def test_resizing_narrower_drops_columns_and_keeps_the_sort_arrow() -> None:
+    store = make_store(5)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(160, 10)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        assert "CREATED ▼" in screen_lines(table)[0]
+        await pilot.resize_terminal(80, 10)
+        await pilot.pause()
+        header = screen_lines(table)[0]
+        assert "PROGRESS" not in header
+        # CREATED is hidden at this width, yet the header still says how rows are sorted.
+        assert "CREATED ▼" in header
+        assert header == table.header_text.ljust(len(header))
+
+
+def test_layout_keeps_the_id_whole_at_wide_widths_and_cuts_it_when_narrow() -> None:
+    content = ContentWidths(id=38, provider=9, status=18, requests=22)
+    for width in (100, 120, 160, 200):
+        layout = plan_layout(width, content, "created", True)
+        widths = dict(zip(layout.columns, layout.widths, strict=True))
+        assert widths["id"] == 38
+        assert sum(layout.widths) + len(layout.columns) - 1 <= width
+    narrow = plan_layout(79, content, "created", True)
+    widths = dict(zip(narrow.columns, narrow.widths, strict=True))
+    assert 12 <= widths["id"] < 38
+    assert "requests" in narrow.columns
+    assert sum(narrow.widths) + len(narrow.columns) - 1 <= 79
+
+
+async def test_narrow_ids_are_cut_with_an_ellipsis() -> None:
+    store = BatchStore()
+    store.load([make_batch(0, batch_id="msgbatch_013Zva2CMHLNnXjNJJKqJ2EF")])
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(60, 6)) as pilot:
+        await pilot.pause()
+        row = screen_lines(table_of(app))[1]
+        assert "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF" not in row
+        assert "msgbatch_013" in row and "…" in row
+
+
+# ---- tags and styles ----------------------------------------------------------------------------
+
+
+async def test_tagged_rows_show_a_star() -> None:
+    store = make_store(5)
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        spy = RefreshSpy(table)
+        key = store.view()[2]
+        assert table.toggle_tag(key) is True
+        assert table.tags == {key}
+        assert [r.y for (r,) in spy.calls] == [3]  # only the tagged line repaints
+        await pilot.pause()
+        lines = screen_lines(table)
+        assert lines[3].startswith("*")
+        assert [line[0] for line in lines[1:6]] == [" ", " ", "*", " ", " "]
+        tagged_style = table.render_line(3)._segments[0].style
+        assert tagged_style is not None and tagged_style.bold
+
+        table.tags.add(store.view()[4])
+        table.refresh_keys({store.view()[4]})
+        await pilot.pause()
+        assert screen_lines(table)[5].startswith("*")
+        table.clear_tags()
+        await pilot.pause()
+        assert all(not line.startswith("*") for line in screen_lines(table))
+
+
+def segment_style_at(strip: Strip, text: str) -> Style:
+    for segment in strip:
+        if text in segment.text:
+            return segment.style
+    raise AssertionError(f"{text!r} not in {strip.text!r}")
+
+
+async def test_cursor_and_states_are_styled() -> None:
+    store = BatchStore()
+    store.load(
+        [
+            make_batch(0, status="in_progress"),
+            make_batch(1, status="failed"),
+            make_batch(2, status="canceling"),
+        ]
+    )
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = table_of(app)
+        table.focus()
+        await pilot.pause()
+        cursor_line, plain_line = table.render_line(1), table.render_line(2)
+        assert cursor_line._segments[0].style.bgcolor != plain_line._segments[0].style.bgcolor
+        # The cursor spans the whole width.
+        assert cursor_line._segments[-1].style.bgcolor == cursor_line._segments[0].style.bgcolor
+        failed = segment_style_at(table.render_line(2), "failed FAILED")
+        canceling = segment_style_at(table.render_line(3), "canceling CANCELING")
+        assert failed.color != canceling.color
+        assert failed.color != plain_line._segments[0].style.color
+
+        focused_cursor = table.render_line(1)._segments[0].style.bgcolor
+        app.set_focus(None)
+        await pilot.pause()
+        blurred_cursor = table.render_line(1)._segments[0].style.bgcolor
+        base = table.render_line(2)._segments[0].style.bgcolor
+        # Still highlighted when the table is not focused, but differently.
+        assert blurred_cursor != focused_cursor
+        assert blurred_cursor != base
+
+
+async def test_empty_store_then_data() -> None:
+    store = BatchStore()
+    app = TableApp(store, ManualClock(T0))
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        assert table.cursor_key is None
+        await pilot.press("down", "end", "enter")
+        assert app.selected == []
+        assert "ID" in screen_lines(table)[0]
+        store.load(make_batch(i) for i in range(3))
+        table.refresh_view()
+        await pilot.pause()
+        assert table.cursor_key == store.view()[0]
+        assert app.moved[-1] == store.view()[0]
+        assert "msgbatch_00000000" in screen_lines(table)[1]

@@ -1,0 +1,168 @@
+"""LiveSession against the simulated gateway: polls, their request cost, stale data, cancels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.config.connection import DEMO_URL
+from bifrost_tui.core.live import MAX_ACTIVE_REREADS, LiveSession
+from bifrost_tui.core.store import BatchStore
+from bifrost_tui.gateway.client import ClientConfig, GatewayClient
+from bifrost_tui.gateway.ids import normalise_id
+from bifrost_tui.gateway.models import State
+from bifrost_tui.gateway.outcomes import CancelOutcome
+from bifrost_tui.sim import SimTransport, SimWorld
+from tests.support.ui_fixtures import T0, no_sleep
+
+
+@pytest.fixture
+def rig():
+    clock = ManualClock(T0)
+    world = SimWorld.demo(clock, seed=5, arrival_interval=None)
+    client = GatewayClient(
+        ClientConfig(base_url=DEMO_URL, retries=0), transport=SimTransport(world, sleep=no_sleep)
+    )
+    session = LiveSession(client, BatchStore(), clock)
+    return session, world, clock
+
+
+def batch_providers(world: SimWorld) -> list[str]:
+    return world.batch_providers()
+
+
+async def test_deep_poll_discovers_providers_and_lists_everything(rig):
+    session, world, _ = rig
+    result = await session.poll(deep=True)
+    assert result.error is None and session.last_ok == T0
+    assert session.health == "ok" and "sim" in (session.version or "")
+    expected = {
+        (b.provider, normalise_id(b.provider, b.id))
+        for b in world.all_batches()
+        if b.provider != "groq"
+    }
+    assert set(session.store.batches) == expected
+
+
+async def test_light_poll_costs_one_first_page_per_provider(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    world.clear_request_log()
+    clock.advance(5)
+    await session.poll(deep=False)
+    lists = world.requests(op="batch_list")
+    assert sorted(r.provider for r in lists) == sorted(batch_providers(world))
+    assert all(r.path == "/anthropic/v1/messages/batches" for r in lists)
+    rereads = world.requests(op="batch_retrieve")
+    assert len(rereads) <= MAX_ACTIVE_REREADS
+    assert not world.requests(method="POST")
+
+
+async def test_light_poll_rereads_active_batches_the_first_pages_missed(rig):
+    session, world, clock = rig
+    # An old batch still running, pushed off the Anthropic route's first page by 25 newer ones.
+    old = world.add_batch(
+        "anthropic",
+        id="msgbatch_old_running",
+        status="in_progress",
+        total=50,
+        created_at=T0 - timedelta(hours=20),
+    )
+    for i in range(25):
+        world.add_batch(
+            "anthropic",
+            id=f"msgbatch_new_{i:02d}",
+            status="ended",
+            total=5,
+            created_at=T0 - timedelta(minutes=i + 1),
+            ended_at=T0,
+        )
+    await session.poll(deep=True)
+    assert ("anthropic", old.id) in session.store.batches  # found by the deep listing
+    world.clear_request_log()
+    clock.advance(5)
+    await session.poll(deep=False)
+    reread = [r.path for r in world.requests(op="batch_retrieve")]
+    assert any(path.endswith("/" + old.id) for path in reread)
+    assert len(reread) <= MAX_ACTIVE_REREADS
+
+
+async def test_gateway_down_keeps_data_marks_stale_and_recovers(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    before = dict(session.store.batches)
+    world.faults.down = True
+    clock.advance(5)
+    result = await session.poll(deep=False)
+    assert result.error is not None and session.stale
+    assert session.health == "unreachable"
+    assert session.store.batches == before
+    assert session.last_ok == T0
+    world.faults.down = False
+    clock.advance(5)
+    await session.poll(deep=True)
+    assert not session.stale and session.health == "ok"
+
+
+async def test_cancel_is_sent_once_applied_and_watched_to_the_end(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    target = next(
+        b for b in session.store.batches.values() if b.provider == "gemini" and b.cancellable
+    )
+    result = await session.cancel(target.key)
+    assert result.outcome is CancelOutcome.ACCEPTED
+    assert len(world.requests(op="batch_cancel")) == 1
+    assert session.store.batches[target.key].state is State.CANCELING
+    assert target.key in session.watches
+    nothing = await session.poll_watched()  # not due yet under the injected clock
+    assert not nothing.ended
+    clock.advance(world.cancel_delay + 2)
+    done = await session.poll_watched()
+    assert [b.key for b in done.ended] == [target.key]
+    assert session.store.batches[target.key].state.terminal
+    assert not session.watches
+
+
+async def test_watch_backs_off_while_the_batch_is_still_canceling(rig):
+    session, _world, clock = rig
+    await session.poll(deep=True)
+    target = next(b for b in session.store.batches.values() if b.cancellable)
+    await session.cancel(target.key)
+    clock.advance(1)
+    await session.poll_watched()
+    first = session.watches[target.key].delay
+    clock.advance(first)
+    await session.poll_watched()
+    assert session.watches[target.key].delay > first
+
+
+async def test_canceling_too_long_is_flagged_and_counted_per_provider(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    target = next(
+        b for b in session.store.batches.values() if b.provider == "anthropic" and b.cancellable
+    )
+    world.cancel_delay = 3 * 3600  # a cancel that hangs upstream
+    await session.cancel(target.key)
+    assert target.key not in session.flags
+    clock.advance(31 * 60)
+    await session.poll(deep=False)
+    session.update_flags()  # the minute tick re-judges everything
+    flags = [f.flag.value for f in session.flags.get(target.key, [])]
+    assert "canceling-stuck" in flags
+    assert session.flagged_per_provider().get("anthropic", 0) >= 1
+
+
+async def test_a_failing_management_api_on_a_deep_poll_keeps_listing_known_providers(rig):
+    session, world, clock = rig
+    await session.poll(deep=True)
+    world.faults.fail_next(503, "<html><title>503</title></html>", path="/api/providers", times=5)
+    world.clear_request_log()
+    clock.advance(5)
+    result = await session.poll(deep=True)
+    assert result.error is None and not session.stale
+    listed = {r.provider for r in world.requests(op="batch_list")}
+    assert listed == set(world.batch_providers())

@@ -1,0 +1,66 @@
+"""Shared fixtures for the console's Pilot and snapshot tests: a fixed clock and a seeded sim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bifrost_tui.clock import ManualClock
+from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.gateway.client import ClientConfig
+from bifrost_tui.gateway.models import Batch
+from bifrost_tui.sim import SimTransport, SimWorld
+from bifrost_tui.ui.app import BifrostApp
+
+#: Fixed "now" for every console test and snapshot.
+T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+
+
+async def no_sleep(_seconds: float) -> None:
+    """The simulator's latency knob without waiting (tests never sleep)."""
+
+
+@dataclass
+class Rig:
+    app: BifrostApp
+    world: SimWorld
+    clock: ManualClock
+
+
+def make_rig(
+    *,
+    read_only: bool = False,
+    profile: str | None = "staging",
+    seed: int = 7,
+    world: SimWorld | None = None,
+    sleep: Any = None,
+    **world_opts: Any,
+) -> Rig:
+    clock = ManualClock(T0)
+    world_opts.setdefault("arrival_interval", None)  # no batches appear between polls
+    world = world or SimWorld.demo(clock, seed=seed, **world_opts)
+    connection = Connection(
+        client_config=ClientConfig(base_url=DEMO_URL, retries=0),
+        display_url=DEMO_URL,
+        profile_name=profile,
+        read_only=read_only,
+        profile_read_only=read_only,
+        clock=clock,
+        transport=SimTransport(world, sleep=sleep or no_sleep),
+        world=world,
+    )
+    return Rig(BifrostApp(connection, clock=clock, live_updates=False), world, clock)
+
+
+def first_with(app: BifrostApp, predicate: Any) -> Batch:
+    """The first batch in the current view that matches."""
+    for key in app.store.view():
+        batch = app.store.batches[key]
+        if predicate(batch):
+            return batch
+    raise AssertionError("no batch matches")
+
+
+def cancel_requests(world: SimWorld) -> list[Any]:
+    return [r for r in world.request_log if r.method == "POST" and r.path.endswith("/cancel")]
