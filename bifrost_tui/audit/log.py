@@ -25,15 +25,11 @@ from typing import Any
 
 from bifrost_tui.clock import Clock, SystemClock
 from bifrost_tui.config import paths
+from bifrost_tui.files import ensure_private_dir, flocked
 from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.http import redact_url
 from bifrost_tui.gateway.outcomes import CancelResult
 from bifrost_tui.textsafe import safe_text
-
-try:  # POSIX only; without it rotation runs unlocked (appends stay atomic either way)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 AUDIT_FILENAME = "audit.jsonl"
 LOCK_SUFFIX = ".lock"
@@ -482,7 +478,7 @@ class AuditLog:
                 self.path, f"line not built ({type(exc).__name__}: {exc})"
             ) from exc
         try:
-            paths.ensure_private_dir(self.path.parent)
+            ensure_private_dir(self.path.parent)
         except OSError as exc:
             raise self._error(exc) from exc
         try:
@@ -569,26 +565,9 @@ class AuditLog:
 
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
-        if fcntl is None:  # pragma: no cover - Windows
+        # A reader never creates the lock file: without one nobody is rotating anyway.
+        with flocked(self.lock_path, exclusive=exclusive):
             yield
-            return
-        if exclusive:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        else:
-            # A reader never creates anything; without a lock file nobody is rotating anyway.
-            try:
-                fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                yield
-                return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
     # ---- reading
 

@@ -1,6 +1,7 @@
 """Every on-disk location the console uses (config, state, logs, exports), from platformdirs.
 
-Nothing here creates a directory on import: callers that write ask for ``ensure_private_dir``.
+Nothing here creates a directory on import: callers that write ask for
+``files.ensure_private_dir``.
 """
 
 from __future__ import annotations
@@ -76,17 +77,3 @@ def all_paths(env: Mapping[str, str] | None = None) -> dict[str, Path]:
         "log_dir": log_dir(),
         "export_dir": export_dir(),
     }
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) if needed and make it 0700 when we own it.
-
-    Only directories owned by the current user are tightened: a config dir pointed at a shared
-    location by ``BIFROST_TUI_CONFIG_DIR`` is not ours to chmod.
-    """
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name == "posix":
-        st = path.stat()
-        if st.st_uid == os.getuid() and (st.st_mode & 0o777) != 0o700:
-            path.chmod(0o700)
-    return path

@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from pydantic import (
 )
 
 from bifrost_tui.config import paths
+from bifrost_tui.files import atomic_write, ensure_private_dir, flocked
 from bifrost_tui.textsafe import quoted, safe_text
 
 if TYPE_CHECKING:
@@ -747,41 +747,6 @@ def parse_profiles(path: Path, data: bytes) -> ProfilesFile:
     )
 
 
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half.
-
-    The temp file is created 0600 in the same directory (``os.replace`` must not cross
-    filesystems), fsynced, then renamed over the target; on any failure it is removed.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
 # --------------------------------------------------------------------------- the store
 
 _UNSET: Any = object()
@@ -880,24 +845,13 @@ class ProfileStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        paths.ensure_private_dir(self.path.parent)
-        try:
-            import fcntl
-        except ImportError:  # Windows: rely on the digest checks alone
-            yield
-            return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ensure_private_dir(self.path.parent)
+        with contextlib.ExitStack() as stack:
+            try:  # Windows has no flock: the digest checks alone guard it there
+                stack.enter_context(flocked(self.lock_path, blocking=False))
             except BlockingIOError:
                 raise ConcurrentModification(self.path, "is being written right now") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+            yield
 
     def _mutate(self, change: Any) -> ProfilesFile:
         """Read, check, apply ``change(doc, current)`` to the tomlkit document, validate, write."""

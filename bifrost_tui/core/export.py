@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bifrost_tui.config.paths import ensure_private_dir, export_dir
+from bifrost_tui.config.paths import export_dir
+from bifrost_tui.files import ensure_private_dir, open_private_fd
 from bifrost_tui.gateway.models import COUNT_FIELDS, Batch
 from bifrost_tui.textsafe import safe_text
 
@@ -150,15 +151,8 @@ def export_dir_for(now: datetime, base: Path | None = None) -> Path:
 
 def _open_private(path: Path) -> TextIO:
     """Open ``path`` for writing as 0600 without following a symlink planted in its place."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, _FILE_MODE)
-    try:
-        if os.name == "posix":
-            os.fchmod(fd, _FILE_MODE)  # an existing file keeps its old mode otherwise
-        return os.fdopen(fd, "w", encoding="utf-8", newline="")
-    except BaseException:
-        os.close(fd)
-        raise
+    fd = open_private_fd(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def save_export(

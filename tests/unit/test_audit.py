@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bifrost_tui.audit import log as audit
 from bifrost_tui.audit.log import (
     ENTRY_FIELDS,
     MAX_LINE_BYTES,
@@ -28,7 +29,6 @@ from bifrost_tui.audit.log import (
     encode_line,
     scrub_text,
 )
-from bifrost_tui.audit import log as audit
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.gateway.errors import NotFound, Unreachable
 from bifrost_tui.gateway.models import Batch, State

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bifrost_tui.config import paths
+from bifrost_tui.files import ensure_private_dir
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="XDG layout is Linux-specific")
 
@@ -57,8 +58,8 @@ def test_nothing_is_created_by_asking(xdg: Path) -> None:
 
 def test_ensure_private_dir_creates_0700_and_tightens(xdg: Path) -> None:
     target = xdg / "cfg" / "bifrost-tui"
-    paths.ensure_private_dir(target)
+    ensure_private_dir(target)
     assert stat.S_IMODE(target.stat().st_mode) == 0o700
     os.chmod(target, 0o755)
-    paths.ensure_private_dir(target)
+    ensure_private_dir(target)
     assert stat.S_IMODE(target.stat().st_mode) == 0o700
