@@ -18,13 +18,16 @@ demo: $(STAMP)
 sim: $(STAMP)
 	$(BIN)/bifrost-tui sim
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
-
+# The rules of the house, cheapest first; `make test` runs them all before the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/vulture
+
+test: lint
+	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -33,4 +36,4 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/make_screenshots.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
@@ -21,6 +21,7 @@ from textual.screen import Screen
 from bench.data import T0, world
 from bifrost_tui.clock import Clock, ManualClock
 from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.config.resolve import ResolvedConnection
 from bifrost_tui.core.store import Key
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.gateway.models import Batch, ProviderInfo
@@ -28,10 +29,10 @@ from bifrost_tui.gateway.outcomes import ProviderListing
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui import app as app_module
 from bifrost_tui.ui.app import BifrostApp
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 
 #: What the pty figures use too: xterm-256color without COLORTERM (an SSH session's usual lot).
-COLOR_SYSTEM = "256"
+COLOR_SYSTEM: Final = "256"
 SIZE = (120, 40)
 
 
@@ -114,11 +115,12 @@ class PaintTimer:
                 timer.passes += 1
                 timer.ends.append(end)
 
-        Screen._on_timer_update = timed  # type: ignore[method-assign]
+        # Patching Textual's paint step is how the time of each paint is measured.
+        Screen._on_timer_update = timed  # type: ignore[method-assign, assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        Screen._on_timer_update = self._original  # type: ignore[method-assign]
+        Screen._on_timer_update = self._original  # type: ignore[method-assign]  # undo the patch
 
 
 def make_app(
@@ -132,10 +134,8 @@ def make_app(
     clock = clock or ManualClock(T0)
     sim = sim or world(0)
     connection = Connection(
+        settings=ResolvedConnection(profile="bench", base_url=DEMO_URL, refresh=refresh),
         client_config=ClientConfig(base_url=DEMO_URL, retries=0),
-        display_url=DEMO_URL,
-        profile_name="bench",
-        refresh=refresh,
         clock=clock,
         transport=SimTransport(sim, sleep=sleep),
         world=sim,

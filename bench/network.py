@@ -25,7 +25,7 @@ from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.models import State
 from bifrost_tui.sim import Faults, SimWorld
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 
 PROVIDER_RTT = 0.2
 CANCEL_RTT = 0.1
@@ -122,7 +122,7 @@ async def _cancel_runs(runs: int, latency: float) -> list[float]:
                     if "at" not in _seen and app.store.batches[_key].state is State.CANCELING:
                         _seen["at"] = time.perf_counter()
 
-                app.data_changed = data_changed  # type: ignore[method-assign]
+                app.data_changed = data_changed  # type: ignore[method-assign]  # notes when the cancel lands
                 table.move_cursor_to_key(key)
                 await pilot.press("c")
                 await pilot.pause()
@@ -132,7 +132,7 @@ async def _cancel_runs(runs: int, latency: float) -> list[float]:
                 await pilot.press("y")
                 await app.workers.wait_for_complete()
                 await pilot.pause()
-                app.data_changed = original  # type: ignore[method-assign]
+                app.data_changed = original  # type: ignore[method-assign]  # undo the patch
                 changed = seen.get("at")
                 if changed is None:
                     continue

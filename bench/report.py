@@ -14,7 +14,7 @@ MISS_NOTES: dict[str, str] = {
         "Imports are most of it: asyncio (with ssl) ~100 ms, `gateway.models` ~100 ms (pydantic, "
         "whose plugin loader alone imports importlib.metadata: ~30 ms), httpx ~50 ms, the "
         "simulator ~30 ms, then ~60 ms of work (building the demo world, listing it in process). "
-        "The baseline imports only httpx and pydantic. Fix (gateway/, cli.py): set "
+        "The baseline imports only httpx and pydantic. Fix (gateway/, cli/): set "
         "`PYDANTIC_DISABLE_PLUGINS` before pydantic is imported, or keep pydantic models out of "
         "the listing path; make the demo world smaller or lazier for one-shot commands."
     ),
@@ -32,7 +32,7 @@ MISS_NOTES: dict[str, str] = {
         "takes ~0 ms), or fewer objects per batch (`Batch.raw`, several dicts each)."
     ),
     "Refresh, nothing changed (": (
-        "`LiveSession._reread_active` (live.py) walks every batch to find the active ones on "
+        "`LiveSession._reread_active` (core/live.py) walks every batch to find the active ones on "
         "every light poll: O(n), ~25 ms at 50,000 on this machine. Fix: "
         "`keys = list(itertools.islice((k for k in self.store.active_keys() if k not in exclude "
         "and k not in self.watches), MAX_ACTIVE_REREADS))` — `BatchStore.active_keys()` keeps the "
@@ -88,7 +88,7 @@ METHODS = """\
 - **Start-up** figures spawn a process and time it from the spawn. CLI start: the whole
   `bifrost-tui batches list --demo --json` run against `python -c "import httpx, pydantic"`;
   a separate run checks that the CLI path never imports Textual. Console start: the real
-  `bifrost-tui --demo` (via `bifrost_tui.cli.main`), headless at 120x40, to the end of the first
+  `bifrost-tui --demo` (via `bifrost_tui.cli:main`), headless at 120x40, to the end of the first
   screen update that paints a batch row (`bench/launchers/console_start.py`), against a bare
   Textual app with a 20-row DataTable timed the same way (`bench/launchers/bare_table.py`).
   Children run with cached bytecode, as an installed console would.
@@ -162,8 +162,8 @@ def markdown(rows: Sequence[Row], machine: dict[str, str], *, seconds: float, co
         "# bifrost-tui benchmarks",
         "",
         f"Written by `{command}` on {now} in {seconds:.0f} s. Regenerate with `make bench`; do not "
-        "edit by hand. Targets are from issue 6; rows with an absolute target are judged on the "
-        "machine below.",
+        "edit by hand. Targets are the project's performance goals; rows with an absolute target "
+        "are judged on the machine below.",
         "",
         "## Machine",
         "",

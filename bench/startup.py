@@ -65,7 +65,7 @@ def cli_imports_textual() -> bool:
     """Does ``batches list --demo --json`` import Textual? (It must not.)"""
     code = (
         "import sys\n"
-        "from bifrost_tui.cli.main import main\n"
+        "from bifrost_tui.cli import main\n"
         "main(['batches', 'list', '--demo', '--json'])\n"
         "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules), "
         "file=sys.stderr)\n"

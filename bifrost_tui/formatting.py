@@ -1,10 +1,12 @@
-"""Plain-text formatting shared by the CLI and the console: times, counts, state labels."""
+"""Plain-text formatting for the CLI and the console: times, durations, counts, state labels."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from bifrost_tui.gateway.models import Batch, RequestCounts, State
+from bifrost_tui.textsafe import safe_text
 
 #: Text label per state, so the state reads without colour (NO_COLOR, 16 colours, screen readers).
 STATE_LABELS: dict[State, str] = {
@@ -110,3 +112,48 @@ def time_column(batch: Batch, now: datetime) -> str:
             return f"overdue {duration_text((now - batch.expires_at).total_seconds())}"
         return relative(batch.expires_at, now)
     return "—"
+
+
+_DURATION_UNITS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_PART = re.compile(r"\s*(\d+)\s*([a-z])")
+MAX_DURATION = timedelta(days=3650)
+_DURATION_HELP = "use a number and a unit, e.g. 90s, 30m, 2h, 1d, 1w or 1h30m"
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"30m"``, ``"2h"``, ``"1d"``, ``"90s"``, ``"1h30m"`` (units w d h m s, largest first).
+
+    ``ValueError`` with a message that says what is accepted for anything else, zero included.
+    """
+    shown = safe_text(str(text), 40)
+    raw = str(text).strip().lower()
+    if not raw:
+        raise ValueError(f"empty duration: {_DURATION_HELP}")
+    pos = 0
+    total = 0
+    seen: list[str] = []
+    while pos < len(raw):
+        match = _DURATION_PART.match(raw, pos)
+        if match is None:
+            if raw[pos:].strip().isdigit():
+                raise ValueError(
+                    f"invalid duration '{shown}': a number without a unit; {_DURATION_HELP}"
+                )
+            raise ValueError(f"invalid duration '{shown}': {_DURATION_HELP}")
+        number, unit = match.groups()
+        if unit not in _DURATION_UNITS:
+            raise ValueError(f"invalid duration '{shown}': unknown unit '{unit}'; {_DURATION_HELP}")
+        if seen and (unit in seen or _DURATION_UNITS[unit] > _DURATION_UNITS[seen[-1]]):
+            raise ValueError(
+                f"invalid duration '{shown}': give each unit once, largest first ({_DURATION_HELP})"
+            )
+        if len(number) > 12:
+            raise ValueError(f"duration '{shown}' is too long (at most {MAX_DURATION.days} days)")
+        seen.append(unit)
+        total += int(number) * _DURATION_UNITS[unit]
+        pos = match.end()
+    if total == 0:
+        raise ValueError(f"duration '{shown}' is zero: {_DURATION_HELP}")
+    if total > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration '{shown}' is too long (at most {MAX_DURATION.days} days)")
+    return timedelta(seconds=total)

@@ -25,21 +25,17 @@ def _escape_char(ch: str) -> str:
     return ch
 
 
-def is_safe(s: str) -> bool:
-    """True when ``safe_text`` would not change anything but length."""
-    return all(_escape_char(ch) == ch for ch in s)
-
-
-def safe_text(s: str, max_len: int | None = None) -> str:
-    """``s`` with every dangerous character escaped; cut to ``max_len`` characters with "…".
+def safe_text(s: object, max_len: int | None = None) -> str:
+    """``s`` (as text) with every dangerous character escaped; cut to ``max_len`` characters with
+    "…". Anything that is not a string is shown as ``str(s)``: gateway fields are not to be trusted
+    to be strings.
 
     The cut never splits an escape: ``\\x1b`` is shown whole or not at all.
     """
     if max_len is not None and max_len < 1:
         raise ValueError("max_len must be at least 1")
-    if not isinstance(s, str):
-        s = str(s)
-    pieces = [_escape_char(ch) for ch in s]
+    text = s if isinstance(s, str) else str(s)
+    pieces = [_escape_char(ch) for ch in text]
     if max_len is None:
         return "".join(pieces)
     total = sum(len(p) for p in pieces)

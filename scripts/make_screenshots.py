@@ -1,15 +1,13 @@
-"""Regenerate screenshots/ (SVG, plus PNG where rsvg-convert is installed) from the test scenes.
+"""Regenerate the SVG screenshots in screenshots/ (the README shows them) from the test scenes.
 
-The scenes are the snapshot tests' own (tests/scenes.py): a fixed clock and a seeded simulated
-gateway, so the README shows exactly what the tests check.
+The scenes are the snapshot tests' own (tests/support/scenes.py): a fixed clock and a seeded
+simulated gateway, so the README shows exactly what the tests check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,10 +21,10 @@ for name in ("NO_COLOR", "TEXTUAL_THEME", "BIFROST_VK", "BIFROST_URL", "BIFROST_
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-from tests.support.scenes import SCENES, use_profiles_dir  # noqa: E402
+from tests.support.scenes import SCENES, Scene, use_profiles_dir  # noqa: E402
 
 
-async def shoot(scene) -> Path:
+async def shoot(scene: Scene) -> Path:
     app = scene.build()
     async with app.run_test(size=scene.size) as pilot:
         await scene.run_before(pilot)
@@ -39,22 +37,12 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     profiles = use_profiles_dir(lambda k, v: os.environ.__setitem__(k, v))
     next(profiles)
-    converter = shutil.which("rsvg-convert")
     try:
         for scene in SCENES:
             svg = asyncio.run(shoot(scene))
             print(f"wrote {svg.relative_to(ROOT)}")
-            if converter:
-                png = svg.with_suffix(".png")
-                # A fixed argument list to a tool found on PATH: nothing from outside reaches it.
-                subprocess.run(  # noqa: S603
-                    [converter, "-w", "1400", "-o", str(png), str(svg)], check=True
-                )
-                print(f"wrote {png.relative_to(ROOT)}")
     finally:
         profiles.close()
-    if not converter:
-        print("no rsvg-convert: SVG only (apt-get install librsvg2-bin fonts-firacode for PNG)")
     return 0
 
 

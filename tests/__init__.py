@@ -1,0 +1,1 @@
+"""The test suite of bifrost-tui (run with `make test`)."""

@@ -16,7 +16,7 @@ from typing import Any
 from textual.strip import Strip
 
 from bifrost_tui.ui import app as app_module
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 
 _render_line = BatchTable.render_line
 _armed: list[bool] = []
@@ -46,6 +46,6 @@ class HeadlessApp(app_module.BifrostApp):
 BatchTable.render_line = render_line  # type: ignore[method-assign]
 app_module.BifrostApp = HeadlessApp  # type: ignore[misc]
 
-from bifrost_tui.cli.main import main  # noqa: E402 - after the classes are patched
+from bifrost_tui.cli import main  # noqa: E402 - after the classes are patched
 
 sys.exit(main(["--demo"]))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bifrost_tui.clock import ManualClock, SystemClock
 from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.config.resolve import ResolvedConnection
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui.app import BifrostApp
@@ -16,9 +17,8 @@ from bifrost_tui.ui.app import BifrostApp
 refresh = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 world = SimWorld.demo(ManualClock(datetime.now(UTC)), seed=7, arrival_interval=None)
 connection = Connection(
+    settings=ResolvedConnection(profile=None, base_url=DEMO_URL, refresh=refresh),
     client_config=ClientConfig(base_url=DEMO_URL),
-    display_url=DEMO_URL,
-    refresh=refresh,
     clock=SystemClock(),
     transport=SimTransport(world),
     demo=True,

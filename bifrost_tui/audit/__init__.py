@@ -1,0 +1,1 @@
+"""The append-only record of every cancel: the entry, the file, the hook and the rendering."""

@@ -7,18 +7,15 @@ passes each through ``safe_text``; ``--json`` prints one ASCII-escaped object pe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, TextIO
 
-from bifrost_tui.audit.log import (
-    AUDIT_COLUMNS,
-    AUDIT_VERSION,
-    AuditLog,
-    parse_duration,
-    render_entries,
-)
+from bifrost_tui.audit.log import AuditLog
+from bifrost_tui.audit.record import AUDIT_VERSION
+from bifrost_tui.audit.render import AUDIT_COLUMNS, render_entries
 from bifrost_tui.cli.exitcodes import EXIT_OK, EXIT_USAGE
+from bifrost_tui.cli.output import emit_line, error, warn
+from bifrost_tui.formatting import parse_duration
 from bifrost_tui.textsafe import safe_text
 
 
@@ -63,7 +60,7 @@ def run_audit(
         try:
             since = log.clock.now() - parse_duration(since_text)
         except ValueError as exc:
-            print(f"bifrost-tui: --since: {exc}", file=err)
+            error(f"--since: {exc}", err)
             return EXIT_USAGE
 
     if not log.exists():
@@ -73,18 +70,14 @@ def run_audit(
     try:
         scan = log.scan(since=since)
     except OSError as exc:
-        print(f"bifrost-tui: cannot read the audit log {where}: {safe_text(str(exc))}", file=err)
+        error(f"cannot read the audit log {where}: {exc}", err)
         return EXIT_USAGE
     if scan.skipped:
-        print(
-            f"warning: {scan.skipped} unreadable line(s) skipped in the audit log {where}",
-            file=err,
-        )
+        warn(f"{scan.skipped} unreadable line(s) skipped in the audit log {where}", err)
 
     if as_json:
         for entry in scan.entries:
-            payload = {"version": AUDIT_VERSION, **entry.to_json()}
-            out.write(json.dumps(payload, ensure_ascii=True) + "\n")
+            emit_line(entry.to_json(), out, version=AUDIT_VERSION)
         return EXIT_OK
 
     if not scan.entries:

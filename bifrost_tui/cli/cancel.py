@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bifrost_tui.cli.exitcodes import (
     EXIT_GATEWAY_REFUSED,
@@ -23,6 +23,7 @@ from bifrost_tui.cli.exitcodes import (
     EXIT_USAGE,
     exit_code_for_error,
 )
+from bifrost_tui.cli.output import emit_line, error, report_cancel, report_refusal, warn
 from bifrost_tui.core.bulk import (
     DEFAULT_CONCURRENCY,
     ItemOutcome,
@@ -37,14 +38,13 @@ from bifrost_tui.core.store import Key
 from bifrost_tui.formatting import STATE_LABELS, counts_text, relative
 from bifrost_tui.gateway.errors import GatewayError, NotFound
 from bifrost_tui.gateway.models import Batch, ProviderInfo
-from bifrost_tui.gateway.outcomes import CancelOutcome, ListingStatus
+from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.textsafe import safe_text
 
 if TYPE_CHECKING:
     from bifrost_tui.config.connection import Connection
     from bifrost_tui.gateway.client import GatewayClient
 
-JSON_VERSION = 1
 SHOW_FIRST = 10
 
 
@@ -90,16 +90,6 @@ def add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON (one object per line for bulk)")
 
 
-def _emit(payload: dict[str, Any]) -> None:
-    json.dump(payload, sys.stdout, ensure_ascii=True)
-    sys.stdout.write("\n")
-    sys.stdout.flush()
-
-
-def _err(message: str) -> None:
-    print(f"bifrost-tui: {safe_text(message)}", file=sys.stderr)
-
-
 # --------------------------------------------------------------------------- selection
 
 
@@ -138,7 +128,7 @@ async def _select_listed(
     args: argparse.Namespace, conn: Connection, client: GatewayClient
 ) -> tuple[Selection, list[str]]:
     """``--all-active``: list the providers deeply, then select like the console's ``a``."""
-    from bifrost_tui.audit.log import parse_duration
+    from bifrost_tui.formatting import parse_duration
 
     older = None
     if args.older_than:
@@ -178,8 +168,7 @@ async def _select_ids(keys: list[Key], client: GatewayClient) -> tuple[Selection
         except GatewayError as exc:
             return exc
 
-    seen: set[Key] = set()
-    unique = [k for k in keys if not (k in seen or seen.add(k))]
+    unique = list(dict.fromkeys(keys))  # each key once, in the order given
     found: list[Batch] = []
     failed: list[ItemResult] = []
     for key, got in zip(unique, await asyncio.gather(*(read(k) for k in unique)), strict=True):
@@ -199,9 +188,7 @@ async def cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
     try:
         return await _cancel(args, conn, bulk)
     except CancelAbort as exc:
-        if args.json:
-            _emit({"version": JSON_VERSION, "outcome": "not_sent", "error": str(exc)})
-        _err(str(exc))
+        report_refusal(str(exc), args.json)
         return exc.code
 
 
@@ -232,10 +219,10 @@ async def _cancel(args: argparse.Namespace, conn: Connection, bulk: bool) -> int
             selection, failed = await _select_ids(keys, client)
             if not bulk and failed:
                 item = failed[0]
-                _err(item.reason or "cannot read the batch")
+                error(item.reason or "cannot read the batch")
                 return EXIT_GATEWAY_REFUSED if item.outcome == ItemOutcome.REFUSED else 3
         for warning in warnings:
-            print(f"warning: {safe_text(warning)}", file=sys.stderr)
+            warn(warning)
         if not bulk:
             return await _cancel_one(args, conn, client, selection.batches[0])
 
@@ -291,9 +278,8 @@ def _print_selection(
     failed: list[ItemResult],
 ) -> None:
     if as_json:
-        _emit(
+        emit_line(
             {
-                "version": JSON_VERSION,
                 "dry_run": dry_run,
                 "gateway": conn.display_url,
                 "count": len(selection.keys),
@@ -351,7 +337,7 @@ async def _run(
     summary.items[:0] = failed
     summary.total += len(failed)
     if args.json:
-        _emit({"version": JSON_VERSION, "summary": dict(summary.counts), "total": summary.total})
+        emit_line({"summary": dict(summary.counts), "total": summary.total})
     else:
         print(summary.words())
         for item in summary.troubled:
@@ -365,9 +351,8 @@ async def _run(
 def _print_item(item: ItemResult, as_json: bool) -> None:
     batch = item.result.batch if item.result is not None else None
     if as_json:
-        _emit(
+        emit_line(
             {
-                "version": JSON_VERSION,
                 "provider": item.key[0],
                 "batch_id": item.key[1],
                 "outcome": item.outcome,
@@ -395,16 +380,7 @@ async def _cancel_one(
             f"not cancelling: batch is {before.processing_status or 'of unknown status'} "
             f"({STATE_LABELS[before.state]}); only active batches can be cancelled"
         )
-        if args.json:
-            _emit(
-                {
-                    "version": JSON_VERSION,
-                    "outcome": "not_sent",
-                    "error": reason,
-                    "batch": before.to_json(),
-                }
-            )
-        _err(reason)
+        report_refusal(reason, args.json, batch=before)
         return EXIT_LOCAL_REFUSAL
     if args.dry_run:
         _print_selection(
@@ -436,12 +412,10 @@ async def _cancel_one(
         result = await client.cancel_batch(before.provider, before.id)
     except GatewayError as exc:
         audit(ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=exc.describe()))
-        _err(exc.describe())
+        error(exc.describe())
         return exit_code_for_error(exc)
     audit(ItemResult(before.key, result.outcome.value, before.state, result=result))
-    from bifrost_tui.cli.main import _report_cancel
-
-    return _report_cancel(result, args.json)
+    return report_cancel(result, args.json)
 
 
 # --------------------------------------------------------------------------- audit
@@ -449,10 +423,10 @@ async def _cancel_one(
 
 def _audit_hook(conn: Connection, *, bulk: bool) -> Callable[[ItemResult], None]:
     """Append one audit line per outcome; a failure is said on stderr, never stops the cancel."""
-    from bifrost_tui.audit.record import recorder
+    from bifrost_tui.audit.hook import recorder
 
     return recorder(
-        conn, source="cli", bulk=bulk, on_failure=lambda exc: _err(f"audit log not written: {exc}")
+        conn, source="cli", bulk=bulk, on_failure=lambda exc: error(f"audit log not written: {exc}")
     )
 
 
@@ -463,4 +437,4 @@ def _audit_refusal(conn: Connection, args: argparse.Namespace, why: str) -> None
         record(ItemResult((provider, batch_id), ItemOutcome.NOT_SENT, None, reason=why))
 
 
-__all__ = ["CancelOutcome", "add_cancel_arguments", "cmd_cancel"]
+__all__ = ["add_cancel_arguments", "cmd_cancel"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -20,6 +19,7 @@ from bifrost_tui.cli.exitcodes import (
     EXIT_USAGE,
     exit_code_for_error,
 )
+from bifrost_tui.cli.output import emit_line, error, warn
 from bifrost_tui.core.watch import WatchEvent, watch_batches
 from bifrost_tui.formatting import STATE_LABELS, counts_text
 from bifrost_tui.gateway.models import State
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from bifrost_tui.core.watch import Sleep
     from bifrost_tui.gateway.client import GatewayClient
 
-JSON_VERSION = 1
 BELL = "\a"
 #: The shortest interval between two rounds of reads (the same floor as ``--refresh``).
 MIN_INTERVAL = 1.0
@@ -107,12 +106,6 @@ def _state(value: str) -> State:
         return State.UNKNOWN
 
 
-def _write_json(out: TextIO, payload: dict[str, Any]) -> None:
-    # One object per line (no indent); ASCII keeps control and bidi characters escaped.
-    out.write(json.dumps({"version": JSON_VERSION, **payload}, ensure_ascii=True) + "\n")
-    out.flush()
-
-
 def _write_line(out: TextIO, line: str, *, bell: bool = False) -> None:
     out.write(line + "\n" + (BELL if bell else ""))
     out.flush()  # a second pane or a pipe sees each change as it happens
@@ -126,7 +119,7 @@ def _is_tty(stream: TextIO) -> bool:
 
 
 def _usage(message: str) -> int:
-    print(f"bifrost-tui: {safe_text(message)}", file=sys.stderr)
+    error(message)
     return EXIT_USAGE
 
 
@@ -144,18 +137,14 @@ async def _targets(
         return targets
     listing = await client.list_batches(args.provider)
     if listing.status is ListingStatus.ERROR:
-        error = listing.error
-        why = error.describe() if error is not None else "listing failed"
-        print(
-            f"bifrost-tui: cannot list {safe_text(args.provider)}: {safe_text(why)}",
-            file=sys.stderr,
-        )
-        return exit_code_for_error(error) if error is not None else EXIT_PARTIAL
+        failure = listing.error
+        why = failure.describe() if failure is not None else "listing failed"
+        error(f"cannot list {args.provider}: {why}")
+        return exit_code_for_error(failure) if failure is not None else EXIT_PARTIAL
     if listing.status is ListingStatus.PARTIAL:
-        print(
-            f"warning: {safe_text(args.provider)}: listing partial, some active batches may be "
-            f"missing: {safe_text(listing.missing or '')}",
-            file=sys.stderr,
+        warn(
+            f"{args.provider}: listing partial, some active batches may be "
+            f"missing: {listing.missing or ''}"
         )
     known = set(targets)
     for batch in listing.batches:
@@ -263,10 +252,12 @@ async def run_watch(
             events = watch_batches(
                 client, targets, clock=conn.clock, interval=interval, sleep=sleep
             )
+            # An async generator (typed by what it yields): closed as soon as the loop breaks.
+            assert isinstance(events, AsyncGenerator)
             async with contextlib.aclosing(events):
                 async for event in events:
                     if as_json:
-                        _write_json(out, {"event": event.to_json()})
+                        emit_line({"event": event.to_json()}, out)
                     else:
                         _write_line(out, format_event(event), bell=bell and event.ended)
                     if event.kind != "error":
@@ -288,15 +279,12 @@ async def run_watch(
     elif start_failures:
         code = _start_failure_code(start_failures)
         noun = "batch" if len(start_failures) == 1 else "batches"
-        print(
-            f"bifrost-tui: not watching: {len(start_failures)} {noun} could not be read at start",
-            file=sys.stderr,
-        )
+        error(f"not watching: {len(start_failures)} {noun} could not be read at start")
     else:
         code = _final_code(targets, last)
     line, payload = _summary(targets, last, code=code, interrupted=interrupted)
     if as_json:
-        _write_json(out, {"summary": payload})
+        emit_line({"summary": payload}, out)
     else:
         _write_line(out, line)
     return code

@@ -1,0 +1,1 @@
+"""Configuration: where files live, gateway profiles, and resolving one connection from them."""

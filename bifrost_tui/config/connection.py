@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bifrost_tui.clock import Clock, SystemClock
+from bifrost_tui.config.errors import ConfigError, NoGatewayChosen
+from bifrost_tui.config.model import ENV_READ_ONLY, env_flag
+from bifrost_tui.config.resolve import ResolvedConnection, resolve_connection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -17,40 +20,74 @@ if TYPE_CHECKING:
     from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 
 DEMO_URL = "http://bifrost-sim.demo"
-#: What BIFROST_READ_ONLY may say to mean "no" (the same words as profiles.env_flag).
-_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
-
-
-class ConfigError(Exception):
-    """The connection cannot be made as asked: a message for the operator, exit 2."""
 
 
 @dataclass
 class Connection:
-    """Everything needed to reach one gateway, resolved from flags, environment and profile."""
+    """One gateway to reach: its resolved settings, plus what reaching it takes at run time."""
 
+    #: Flags, environment and profile already merged; the properties below read from it.
+    settings: ResolvedConnection
+    #: ``None`` when no gateway is chosen yet: the console then opens its profiles screen.
     client_config: ClientConfig | None
-    display_url: str
-    profile_name: str | None = None
-    read_only: bool = False
-    #: The profile itself (not a flag) is read-only: the reason shown to the operator differs.
-    profile_read_only: bool = False
-    refresh: float = 5.0
-    providers: list[str] | None = None
-    accent: str | None = None
-    confirm: str = "simple"
-    #: Cancels in flight at once during a bulk cancel.
-    bulk_concurrency: int = 8
-    #: Minutes before a canceling / finalizing batch is flagged as stuck.
-    canceling_stuck_minutes: int = 30
-    finalizing_stuck_minutes: int = 60
-    warnings: list[str] = field(default_factory=list)
     clock: Clock = field(default_factory=SystemClock)
     transport: httpx.AsyncBaseTransport | None = None
     demo: bool = False
     #: The simulated world behind --demo (the console's demo shows it is a simulator).
     world: Any = None
-    profile: Any = None
+
+    @property
+    def display_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def profile_name(self) -> str | None:
+        return self.settings.profile
+
+    @property
+    def read_only(self) -> bool:
+        return self.settings.read_only
+
+    @property
+    def profile_read_only(self) -> bool:
+        """The profile itself (not a flag) is read-only: the operator is told a different reason."""
+        return "profile" in self.settings.read_only_reasons
+
+    @property
+    def refresh(self) -> float:
+        return self.settings.refresh
+
+    @property
+    def providers(self) -> list[str] | None:
+        providers = self.settings.providers
+        return list(providers) if providers is not None else None
+
+    @property
+    def accent(self) -> str | None:
+        return self.settings.accent
+
+    @property
+    def confirm(self) -> str:
+        return self.settings.confirm
+
+    @property
+    def bulk_concurrency(self) -> int:
+        """Cancels in flight at once during a bulk cancel."""
+        return self.settings.bulk_concurrency
+
+    @property
+    def canceling_stuck_minutes(self) -> int:
+        """Minutes before a canceling batch is flagged as stuck."""
+        return self.settings.canceling_stuck_minutes
+
+    @property
+    def finalizing_stuck_minutes(self) -> int:
+        """Minutes before a finalizing batch is flagged as stuck."""
+        return self.settings.finalizing_stuck_minutes
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.settings.warnings)
 
     @property
     def label(self) -> str:
@@ -60,11 +97,7 @@ class Connection:
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[GatewayClient]:
-        from bifrost_tui.gateway.client import GatewayClient
-
-        if self.client_config is None:
-            raise ConfigError("no gateway configured: choose a profile or pass --url")
-        client = GatewayClient(self.client_config, transport=self.transport)
+        client = self.make_client()
         try:
             yield client
         finally:
@@ -80,19 +113,30 @@ class Connection:
 
 
 def demo_connection(
-    *, read_only: bool = False, clock: Clock | None = None, seed: int = 7, refresh: float = 5.0
+    *,
+    read_only_reasons: tuple[str, ...] = (),
+    clock: Clock | None = None,
+    seed: int = 7,
+    refresh: float = 5.0,
 ) -> Connection:
-    """The embedded simulated gateway, in process: nothing leaves the machine."""
+    """The embedded simulated gateway, in process: nothing leaves the machine.
+
+    ``read_only_reasons`` name what made it read-only ("--read-only", ``BIFROST_READ_ONLY``).
+    """
     from bifrost_tui.gateway.client import ClientConfig
     from bifrost_tui.sim import SimTransport, SimWorld
 
     clock = clock or SystemClock()
     world = SimWorld.demo(clock, seed=seed)
     return Connection(
+        settings=ResolvedConnection(
+            profile=None,
+            base_url=DEMO_URL,
+            read_only=bool(read_only_reasons),
+            read_only_reasons=read_only_reasons,
+            refresh=refresh,
+        ),
         client_config=ClientConfig(base_url=DEMO_URL),
-        display_url=DEMO_URL,
-        read_only=read_only,
-        refresh=refresh,
         clock=clock,
         transport=SimTransport(world),
         demo=True,
@@ -113,18 +157,17 @@ def open_connection(
     """Resolve flags > environment > profile > defaults into a Connection.
 
     With ``allow_none`` (the console), having no gateway at all is not an error: the console opens
-    its profiles screen with a hint instead.
+    its profiles screen with a hint instead. Raises ``ConfigError`` with a message for the operator.
     """
     if refresh is not None and refresh < 1:
         raise ConfigError("--refresh must be at least 1 second")
+    flag_reasons = ("--read-only",) if read_only else ()
     if demo:
         # An unrecognised BIFROST_READ_ONLY value errs on the safe side (read-only). The demo
-        # never reads the profiles file, so its module is not even imported.
-        value = env.get("BIFROST_READ_ONLY")
-        env_read_only = value is not None and value.strip().lower() not in _FALSE_WORDS
-        return demo_connection(read_only=read_only or env_read_only, refresh=refresh or 5.0)
-    from bifrost_tui.config.profiles import ConfigError as ProfileConfigError
-    from bifrost_tui.config.profiles import NoGatewayChosen, ProfileStore, resolve_connection
+        # never reads the profiles file, so the store's module is not even imported.
+        env_reasons = (ENV_READ_ONLY,) if env_flag(env.get(ENV_READ_ONLY)) is not False else ()
+        return demo_connection(read_only_reasons=flag_reasons + env_reasons, refresh=refresh or 5.0)
+    from bifrost_tui.config.store import ProfileStore
 
     try:
         resolved = resolve_connection(
@@ -135,26 +178,17 @@ def open_connection(
             read_only_flag=read_only,
             refresh_flag=refresh,
         )
-    except NoGatewayChosen as exc:
-        if allow_none:
-            # The console opens its profiles screen with a hint (and offers the demo).
-            return Connection(client_config=None, display_url="", read_only=read_only)
-        raise ConfigError(str(exc)) from exc
-    except ProfileConfigError as exc:
-        raise ConfigError(str(exc)) from exc
-    return Connection(
-        client_config=resolved.client_config(),
-        display_url=resolved.base_url,
-        profile_name=resolved.profile,
-        read_only=resolved.read_only,
-        profile_read_only="profile" in resolved.read_only_reasons,
-        refresh=resolved.refresh,
-        providers=list(resolved.providers) if resolved.providers is not None else None,
-        accent=resolved.accent,
-        confirm=resolved.confirm,
-        bulk_concurrency=resolved.bulk_concurrency,
-        canceling_stuck_minutes=resolved.canceling_stuck_minutes,
-        finalizing_stuck_minutes=resolved.finalizing_stuck_minutes,
-        warnings=list(resolved.warnings),
-        profile=resolved,
-    )
+    except NoGatewayChosen:
+        if not allow_none:
+            raise
+        # The console opens its profiles screen with a hint (and offers the demo).
+        return Connection(
+            settings=ResolvedConnection(
+                profile=None,
+                base_url="",
+                read_only=read_only,
+                read_only_reasons=flag_reasons,
+            ),
+            client_config=None,
+        )
+    return Connection(settings=resolved, client_config=resolved.client_config())

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bifrost_tui.core.store import Key, text_matches
+from bifrost_tui.core.store import Key
+from bifrost_tui.core.text_filter import text_matches
 from bifrost_tui.gateway.errors import GatewayError, GatewayTimeout, Unreachable
 from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult

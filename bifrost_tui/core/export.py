@@ -43,21 +43,20 @@ _FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 _FILE_MODE = 0o600
 
 
-def neutralise_cell(value: str) -> str:
-    """``value`` made inert for a spreadsheet and readable on a terminal.
+def neutralise_cell(value: object) -> str:
+    """``value`` (as text) made inert for a spreadsheet and readable on a terminal.
 
     A cell that starts with a formula character (``= + - @``, TAB, CR), also after leading
     whitespace (``" =cmd"``: spreadsheets trim it), gets a leading apostrophe, which spreadsheets
     take as "text". Then every control character (C0, including newlines, DEL, C1), bidi
     override and line separator becomes a visible escape (``\\x1b``, ``\\u202e``).
     """
-    if not isinstance(value, str):
-        value = str(value)
+    text = value if isinstance(value, str) else str(value)
     # Decide on the raw text: once escaped, "\t=" would start with a harmless backslash and slip by.
-    first = value[:1]
-    stripped = value.lstrip()[:1]
+    first = text[:1]
+    stripped = text.lstrip()[:1]
     dangerous = first in _FORMULA_STARTS or stripped in _FORMULA_STARTS
-    escaped = safe_text(value)
+    escaped = safe_text(text)
     return "'" + escaped if dangerous else escaped
 
 

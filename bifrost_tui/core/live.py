@@ -77,12 +77,10 @@ class LiveSession:
         self.fallback_providers = list(fallback_providers) if fallback_providers else None
         self.health: str | None = None
         self.version: str | None = None
-        self.discovery_note: str | None = None
         self.last_ok: datetime | None = None
         self.last_error: GatewayError | None = None
         self.discovered = False
         self.watches: dict[Key, Watch] = {}
-        self.polls = 0
         self.thresholds = thresholds or Thresholds()
         #: When each batch was first seen canceling / finalizing (the gateway may not say).
         self.first_seen: dict[PhaseKey, datetime] = {}
@@ -151,7 +149,6 @@ class LiveSession:
 
     async def discover(self) -> None:
         discovery = await self.client.discover_providers(self.fallback_providers)
-        self.discovery_note = discovery.note
         self.store.set_providers(discovery.providers)
         self.discovered = True
 
@@ -159,7 +156,6 @@ class LiveSession:
 
     async def poll(self, *, deep: bool) -> PollResult:
         """One refresh. Never raises for gateway trouble: the error is kept, data marked stale."""
-        self.polls += 1
         if deep or not self.discovered:
             await self.check_health()
             try:

@@ -2,46 +2,35 @@
 
 No Textual here: the store is plain data so that it can be tested, benchmarked and reused. The UI
 asks it for the current view (filtered, sorted keys) and for what changed since the last refresh.
+What a sort key means lives in ``sorting``, what the text filter matches in ``text_filter``; the
+store keeps the caches that make both cheap.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from itertools import compress
+from enum import Enum
 
+from bifrost_tui.core.sorting import (
+    VALUE_OF,
+    SortKey,
+    SortValue,
+    insert_sorted,
+    kept,
+    position,
+    remove_sorted,
+    store_values,
+)
+from bifrost_tui.core.text_filter import SEP, haystack, text_matches
 from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, ProviderInfo, State
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 
 Key = tuple[str, str]  # (provider, normalised batch id)
 
-
-class SortKey(StrEnum):
-    CREATED = "created"
-    PROVIDER = "provider"
-    STATUS = "status"
-    ID = "id"
-    EXPIRES = "expires"
-    PROGRESS = "progress"
-
-
-SORT_CYCLE: tuple[SortKey, ...] = tuple(SortKey)
-
-#: Order of states when sorting by status: what needs attention first.
-_STATE_ORDER = {
-    State.ACTIVE: 0,
-    State.CANCELING: 1,
-    State.UNKNOWN: 2,
-    State.FAILED: 3,
-    State.EXPIRED: 4,
-    State.ENDED_CANCELED: 5,
-    State.ENDED_OK: 6,
-}
 
 #: State groups counted per provider in the provider list.
 STATE_GROUPS: dict[State, str] = {
@@ -53,6 +42,12 @@ STATE_GROUPS: dict[State, str] = {
     State.EXPIRED: "failed",
     State.UNKNOWN: "active",
 }
+
+
+class _Keep(Enum):
+    """``set_view``'s "leave it as it is" for the provider, where ``None`` means all providers."""
+
+    KEEP = "keep"
 
 
 @dataclass
@@ -114,7 +109,7 @@ class BatchStore:
         self._states: dict[Key, State] = {}
         self._active: dict[Key, None] = {}  # keys whose state is not terminal
         self._hay: dict[Key, str] = {}  # what the text filter searches, lower-cased
-        self._values: dict[Key, tuple[object, ...]] | None = None  # sort values, for _values_key
+        self._values: dict[Key, SortValue] | None = None  # sort values, for _values_key
         self._values_key: SortKey | None = None
         self._order: list[Key] | None = None  # every key, sorted; never mutated once built
         self._order_sig: tuple[SortKey, bool] | None = None
@@ -252,9 +247,10 @@ class BatchStore:
                 keys |= changed
         return frozenset(keys)
 
-    def state_of(self, key: Key) -> State:
-        """``batches[key].state``, without deriving it again."""
-        return self._states[key]
+    @property
+    def states(self) -> Mapping[Key, State]:
+        """``batches[key].state`` for every key, without deriving it again (read-only)."""
+        return self._states
 
     def active_keys(self) -> Iterator[Key]:
         """Keys of the batches not in a terminal state, in the order they were first seen."""
@@ -283,9 +279,9 @@ class BatchStore:
         hay = self._hay
         keys_of = self._keys
         values = self._values
-        value_of = _VALUE_OF[self._values_key] if self._values_key is not None else None
+        value_of = VALUE_OF[self._values_key] if self._values_key is not None else None
         # The new sort value of each key whose value moved (None: the key is gone).
-        fresh: dict[Key, tuple[object, ...] | None] = {}
+        fresh: dict[Key, SortValue | None] = {}
         reread: list[Key] = []  # batches that read differently to the text filter now
         provider = None
         tally: Counter[str] | None = None
@@ -317,7 +313,7 @@ class BatchStore:
                 provider_keys[key] = None
             if tally is not None:
                 tally[STATE_GROUPS[state]] += 1
-            text = _haystack(new, state)
+            text = haystack(new, state)
             if old is not None and hay.get(key) != text:
                 reread.append(key)
             hay[key] = text
@@ -347,10 +343,10 @@ class BatchStore:
         status = self.providers.get(provider)
         if status is not None:
             status.counts.update(map(STATE_GROUPS.__getitem__, states))
-        self._hay.update(zip(keys, map(_haystack, news, states), strict=True))
-        fresh: dict[Key, tuple[object, ...] | None] = {}
+        self._hay.update(zip(keys, map(haystack, news, states), strict=True))
+        fresh: dict[Key, SortValue | None] = {}
         if self._values is not None and self._values_key is not None:
-            value_of = _VALUE_OF[self._values_key]
+            value_of = VALUE_OF[self._values_key]
             fresh = {k: (value_of(b, s), k) for k, b, s in zip(keys, news, states, strict=True)}
         self.version += 1
         self._log.append((self.version, frozenset(keys)))
@@ -362,7 +358,7 @@ class BatchStore:
         self.version += 1
         self._log.append((self.version, None))
         states = self._states
-        self._hay = {k: _haystack(b, states[k]) for k, b in self.batches.items()}
+        self._hay = {k: haystack(b, states[k]) for k, b in self.batches.items()}
         self._values = None
         self._values_key = None
         self._drop_order()
@@ -391,15 +387,15 @@ class BatchStore:
     def set_view(
         self,
         *,
-        provider: str | type[...] | None = ...,
+        provider: str | _Keep | None = _Keep.KEEP,
         text: str | None = None,
         hide_ended: bool | None = None,
         sort_key: SortKey | None = None,
         sort_reverse: bool | None = None,
     ) -> None:
         before = self._filter_sig()
-        if provider is not ...:
-            self.provider_filter = provider  # type: ignore[assignment]
+        if not isinstance(provider, _Keep):
+            self.provider_filter = provider
         if text is not None:
             self.text_filter = text
         if hide_ended is not None:
@@ -436,9 +432,6 @@ class BatchStore:
             self._view, self._view_hays = self._filtered(self._sorted())
         return self._view
 
-    def _sort_value(self, key: Key) -> tuple[object, ...]:
-        return (_VALUE_OF[self.sort_key](self.batches[key], self._states[key]), key)
-
     def _drop_order(self) -> None:
         self._order = None
         self._order_hays = None
@@ -451,7 +444,7 @@ class BatchStore:
         sig = (self.sort_key, self.sort_reverse)
         if self._order is None or self._order_sig != sig:
             if self._values is None or self._values_key is not self.sort_key:
-                value_of = _VALUE_OF[self.sort_key]
+                value_of = VALUE_OF[self.sort_key]
                 states = self._states
                 self._values = {k: (value_of(b, states[k]), k) for k, b in self.batches.items()}
                 self._values_key = self.sort_key
@@ -486,25 +479,25 @@ class BatchStore:
                 keys, hays = memo_keys, memo_hays
         if keys is order:
             if provider is not None:
-                keys, hays = _kept(keys, hays, [k[0] == provider for k in keys])
+                keys, hays = kept(keys, hays, [k[0] == provider for k in keys])
             if hide:
                 states = self._states
-                keys, hays = _kept(keys, hays, [states[k] not in TERMINAL_STATES for k in keys])
+                keys, hays = kept(keys, hays, [states[k] not in TERMINAL_STATES for k in keys])
         if needle:
-            if _SEP in needle:
+            if SEP in needle:
                 batches = self.batches
                 keys = [k for k in keys if text_matches(batches[k], text)]
                 hays = None
             else:
                 if hays is None:
                     hays = list(map(self._hay.__getitem__, keys))
-                keys, hays = _kept(keys, hays, [needle in h for h in hays])
+                keys, hays = kept(keys, hays, [needle in h for h in hays])
         return keys, hays
 
     def _update_view(
         self,
         olds: dict[Key, Batch | None],
-        fresh: dict[Key, tuple[object, ...] | None],
+        fresh: dict[Key, SortValue | None],
         reread: list[Key],
     ) -> None:
         """Re-place the keys whose sort value moved (``fresh``: the new values, ``None`` for a
@@ -517,13 +510,13 @@ class BatchStore:
         batches = self.batches
         order = self._order
         if order is None or self._values_key is not self.sort_key or self._order_sig is None:
-            _store_values(values, fresh)
+            store_values(values, fresh)
             self._drop_order()
             return
         if 2 * len(fresh) > _BISECT_LIMIT:
             # Many moves (a first deep listing): sort once, when the view is next asked for,
             # rather than after each provider's listing.
-            _store_values(values, fresh)
+            store_values(values, fresh)
             self._drop_order()
             return
         reverse = self._order_sig[1]
@@ -547,23 +540,23 @@ class BatchStore:
         if fresh:
             new_order = order.copy()
             hays = hays.copy() if hays is not None else None
-            _remove_sorted(new_order, [k for k in fresh if k in values], values, reverse, hays)
+            remove_sorted(new_order, [k for k in fresh if k in values], values, reverse, hays)
         new_view = view
         if filtered and view is not None and (view_outs or view_ins) and small_view:
             new_view = view.copy()
-            _remove_sorted(new_view, view_outs, values, reverse)
+            remove_sorted(new_view, view_outs, values, reverse)
         # ...then in with the new ones.
-        _store_values(values, fresh)
+        store_values(values, fresh)
         hay = self._hay
         if fresh:
             ins = [k for k, v in fresh.items() if v is not None]
-            _insert_sorted(new_order, ins, values, reverse, hays, hay)
+            insert_sorted(new_order, ins, values, reverse, hays, hay)
             self._order = new_order
         if hays is not None:
             # Batches that changed without moving may read differently to the text filter.
             for key in reread:
                 if key not in fresh:
-                    hays[_position(new_order, values[key], values, reverse)] = hay[key]
+                    hays[position(new_order, values[key], values, reverse)] = hay[key]
         self._order_hays = hays
         self._view_hays = None
         if not filtered:
@@ -571,7 +564,7 @@ class BatchStore:
                 self._view = new_order
         elif view_outs or view_ins:
             if small_view and new_view is not None:
-                _insert_sorted(new_view, view_ins, values, reverse)
+                insert_sorted(new_view, view_ins, values, reverse)
                 self._view = new_view
             else:
                 self._view = None
@@ -586,21 +579,6 @@ _MEMO_SIZE = 16
 #: Up to this many sort moves per change are bisected into a copy of the order; more re-sort it
 #: (with cached sort values: at that point no slower than bisecting).
 _BISECT_LIMIT = 256
-#: Joins the fields the text filter searches; a filter text containing it takes the slow path.
-_SEP = "\x00"
-
-
-#: ``State.value`` through an enum descriptor costs a Python call; this is a dict look-up.
-_STATE_TEXT: dict[State, str] = {s: s.value for s in State}
-
-
-def _haystack(batch: Batch, state: State) -> str:
-    # One lower() over the joined fields equals lowering each: the separator is neither cased nor
-    # case-ignorable, so even a final sigma lowers the same.
-    sep = _SEP
-    return (
-        f"{batch.id}{sep}{batch.processing_status}{sep}{state.value}{sep}{batch.provider}".lower()
-    )
 
 
 def _uncount(tally: Counter[str], group: str) -> None:
@@ -609,97 +587,3 @@ def _uncount(tally: Counter[str], group: str) -> None:
         tally[group] = left
     else:
         del tally[group]
-
-
-def _progress(batch: Batch) -> float:
-    counts = batch.request_counts
-    done, total = (counts.done, counts.total) if counts else (None, None)
-    return (done / total) if done is not None and total else -1.0
-
-
-#: The primary sort value per sort key (the key itself breaks ties, so the order is total).
-_VALUE_OF: dict[SortKey, Callable[[Batch, State], object]] = {
-    SortKey.CREATED: lambda b, s: b.created_at.timestamp() if b.created_at else 0.0,
-    SortKey.PROVIDER: lambda b, s: b.provider,
-    SortKey.STATUS: lambda b, s: _STATE_ORDER[s],
-    SortKey.ID: lambda b, s: b.id,
-    SortKey.EXPIRES: lambda b, s: b.expires_at.timestamp() if b.expires_at else 0.0,
-    SortKey.PROGRESS: lambda b, s: _progress(b),
-}
-
-
-def _position(
-    keys: list[Key], value: tuple[object, ...], values: dict[Key, tuple[object, ...]], rev: bool
-) -> int:
-    """Where ``value`` goes in ``keys`` (sorted by ``values``, descending when ``rev``)."""
-    if not rev:
-        return bisect_left(keys, value, key=values.__getitem__)
-    lo, hi = 0, len(keys)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if values[keys[mid]] > value:  # type: ignore[operator]
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def _store_values(
-    values: dict[Key, tuple[object, ...]], fresh: dict[Key, tuple[object, ...] | None]
-) -> None:
-    for key, value in fresh.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
-
-
-def _remove_sorted(
-    keys: list[Key],
-    outs: list[Key],
-    values: dict[Key, tuple[object, ...]],
-    rev: bool,
-    hays: list[str] | None = None,
-) -> None:
-    """Remove ``outs`` from ``keys`` (sorted by ``values``, which still hold their positions),
-    and the same positions from ``hays`` (lined up with ``keys``)."""
-    for key in outs:
-        i = _position(keys, values[key], values, rev)
-        if not (i < len(keys) and keys[i] == key):
-            i = keys.index(key)  # cannot happen while the caches agree, but be safe
-        del keys[i]
-        if hays is not None:
-            del hays[i]
-
-
-def _insert_sorted(
-    keys: list[Key],
-    ins: list[Key],
-    values: dict[Key, tuple[object, ...]],
-    rev: bool,
-    hays: list[str] | None = None,
-    hay: dict[Key, str] | None = None,
-) -> None:
-    for key in ins:
-        i = _position(keys, values[key], values, rev)
-        keys.insert(i, key)
-        if hays is not None and hay is not None:
-            hays.insert(i, hay[key])
-
-
-def _kept(
-    keys: list[Key], hays: list[str] | None, mask: list[bool]
-) -> tuple[list[Key], list[str] | None]:
-    """The keys (and haystacks) where ``mask`` is true."""
-    return list(compress(keys, mask)), list(compress(hays, mask)) if hays is not None else None
-
-
-def text_matches(batch: Batch, text: str) -> bool:
-    """Case-insensitive substring over id, raw status, normalised state and provider."""
-    if not text:
-        return True
-    needle = text.lower()
-    return any(
-        needle in hay.lower()
-        for hay in (batch.id, batch.processing_status, batch.state.value, batch.provider)
-    )

@@ -18,8 +18,7 @@ does a handful of comparisons and at most one dict lookup into the raw JSON.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,7 +27,7 @@ from typing import Any
 from bifrost_tui.formatting import duration_text
 from bifrost_tui.gateway.models import Batch, State, parse_timestamp
 
-#: Anthropic keeps results downloadable for 29 days after ``created_at`` (batch APIs notes §1.8).
+#: Anthropic keeps results downloadable for 29 days after ``created_at`` (docs/gateway.md §11.1).
 ARCHIVE_AFTER = timedelta(days=29)
 
 #: Phases whose start the store remembers when the gateway gives no timestamp for them.
@@ -80,20 +79,9 @@ class Finding:
 
     flag: Flag
     message: str  # e.g. "canceling for 47m (threshold 30m)"
-    #: Compact text for a table column ("!cancel 47m"); empty means the flag's default label.
-    label: str = ""
 
     def to_json(self) -> dict[str, str]:
         return {"flag": self.flag.value, "message": self.message}
-
-
-_DEFAULT_LABELS: dict[Flag, str] = {
-    Flag.CANCELING_STUCK: "!cancel",
-    Flag.FINALIZING_STUCK: "!final",
-    Flag.PAST_EXPIRY: "!overdue",
-    Flag.ENDED_ZERO_SUCCEEDED: "!0 ok",
-    Flag.NEAR_ARCHIVE: "!archive",
-}
 
 
 def _finalizing(batch: Batch) -> bool:
@@ -140,7 +128,7 @@ def _stuck(
         message = f"{phase} for {text} (threshold {minutes}m)"
     else:
         message = f"{phase} for at least {text} (since first seen {phase}; threshold {minutes}m)"
-    return Finding(flag, message, f"{_DEFAULT_LABELS[flag]} {text}")
+    return Finding(flag, message)
 
 
 def findings(
@@ -190,7 +178,6 @@ def findings(
                     Flag.PAST_EXPIRY,
                     f"still {doing} {text} past expires_at (grace "
                     f"{thresholds.expiry_grace_minutes}m)",
-                    f"!overdue {text}",
                 )
             )
 
@@ -210,7 +197,6 @@ def findings(
                 Finding(
                     Flag.ENDED_ZERO_SUCCEEDED,
                     f"ended with 0 of {total} requests succeeded{errored}",
-                    "!0 ok",
                 )
             )
 
@@ -228,45 +214,9 @@ def findings(
                         Flag.NEAR_ARCHIVE,
                         f"results archived in {text} (29 days after creation): download them "
                         "before then",
-                        f"!archive {text}",
                     )
                 )
     return out
-
-
-def short_label(found: Iterable[Finding]) -> str:
-    """Compact table-column text: the most urgent flag, ``+N`` for the rest; ``""`` if none."""
-    items = list(found)
-    if not items:
-        return ""
-    first = items[0].label or _DEFAULT_LABELS[items[0].flag]
-    return first if len(items) == 1 else f"{first} +{len(items) - 1}"
-
-
-def is_flagged(
-    batch: Batch,
-    now: datetime,
-    thresholds: Thresholds,
-    *,
-    first_seen: Mapping[PhaseKey, datetime] | None = None,
-) -> bool:
-    """Whether the ``!`` view shows this batch."""
-    return bool(findings(batch, now, thresholds, first_seen=first_seen))
-
-
-def flagged_per_provider(
-    batches: Iterable[Batch],
-    now: datetime,
-    thresholds: Thresholds,
-    *,
-    first_seen: Mapping[PhaseKey, datetime] | None = None,
-) -> Counter[str]:
-    """Flagged batches per provider name, for the provider list."""
-    counts: Counter[str] = Counter()
-    for batch in batches:
-        if findings(batch, now, thresholds, first_seen=first_seen):
-            counts[batch.provider] += 1
-    return counts
 
 
 def note_phases(

@@ -203,9 +203,9 @@ def _step(
 ) -> WatchEvent | None:
     """Fold one read into the target; the event to yield, if any."""
     if isinstance(result, NotFound):
-        event = _event(target, now=now, poll=poll, kind="gone", error=result)
+        gone = _event(target, now=now, poll=poll, kind="gone", error=result)
         target.done = True
-        return event
+        return gone
     if isinstance(result, GatewayError):
         described = result.describe()
         if described == target.last_error:
@@ -215,7 +215,7 @@ def _step(
     batch = result
     recovered = target.last_error is not None
     changed = target.last is None or _signature(batch) != _signature(target.last)
-    event = None
+    event: WatchEvent | None = None
     if changed or recovered:
         kind: EventKind = "recovered" if recovered and target.last is not None else "change"
         event = _event(target, now=now, poll=poll, kind=kind, batch=batch)

@@ -1,6 +1,6 @@
 """GatewayClient: the one object the CLI, the store and the UI use to talk to a Bifrost gateway.
 
-Routes used (gateway notes §2, §5): ``GET /health``, ``GET /api/version``, ``GET /api/providers``,
+Routes used (docs/gateway.md §2, §5): ``GET /health``, ``GET /api/version``, ``GET /api/providers``,
 ``GET /api/providers/{p}/keys``, ``GET /anthropic/v1/messages/batches[/{id}]``,
 ``POST /anthropic/v1/messages/batches/{id}/cancel`` (empty body) and the deep listing
 ``GET /openai/v1/batches?provider=P&limit=N&after=CURSOR`` (strategy in ``listing.py``).
@@ -24,6 +24,8 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from bifrost_tui import __version__
+from bifrost_tui.gateway.credentials import Credentials, Route, as_secret, check_extra_headers
+from bifrost_tui.gateway.endpoint import check_base_url, redact_url
 from bifrost_tui.gateway.errors import (
     AuthRefused,
     BadResponse,
@@ -37,20 +39,8 @@ from bifrost_tui.gateway.errors import (
     TLSFailure,
     Unreachable,
 )
-from bifrost_tui.gateway.http import (
-    Credentials,
-    HttpCore,
-    Route,
-    TransportFailure,
-    as_secret,
-    check_base_url,
-    check_extra_headers,
-    clean_text,
-    decode_json,
-    error_from_reply,
-    looks_like_html,
-    redact_url,
-)
+from bifrost_tui.gateway.failures import TransportFailure, error_from_reply
+from bifrost_tui.gateway.http import HttpCore
 from bifrost_tui.gateway.ids import encode_segment, path_id
 from bifrost_tui.gateway.listing import ANTHROPIC_BATCHES, list_provider
 from bifrost_tui.gateway.models import (
@@ -64,6 +54,7 @@ from bifrost_tui.gateway.models import (
     State,
 )
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus, ProviderListing
+from bifrost_tui.gateway.reply import clean_text, decode_json, looks_like_html
 
 __all__ = ["ClientConfig", "Discovery", "GatewayClient"]
 

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
+
+class ErrorFields(TypedDict, total=False):
+    """The optional fields every ``GatewayError`` takes, for subclasses that add their own."""
+
+    status: int | None
+    error_type: str | None
+    request_id: str | None
+    provider: str | None
+    path: str | None
+
 
 class GatewayError(Exception):
     """Something went wrong talking to the gateway; carries what the operator needs to act.
@@ -86,8 +98,10 @@ class RateLimited(GatewayError):
 
     kind = "rate limited"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **kw: Unpack[ErrorFields]
+    ) -> None:
+        super().__init__(message, **kw)
         self.retry_after = retry_after
 
     def describe(self) -> str:

@@ -1,6 +1,6 @@
 """Listing one provider's batches honestly: the Anthropic route, then a deep OpenAI-format walk.
 
-The strategy (gateway notes §2.2, §3.4, §9.3):
+The strategy (docs/gateway.md §2.2, §3.4, §9.3):
 
 1. ``GET /anthropic/v1/messages/batches`` with ``x-model-provider: <provider>``. Bifrost answers
    with the upstream's first page only (about 20) and never a usable cursor. Items are parsed with
@@ -33,10 +33,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bifrost_tui.gateway.credentials import Route
 from bifrost_tui.gateway.errors import BadResponse, GatewayError
-from bifrost_tui.gateway.http import HttpCore, RequestCounter, Route, decode_json
+from bifrost_tui.gateway.http import HttpCore, RequestCounter
 from bifrost_tui.gateway.models import Batch, Source, parse_list_page
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
+from bifrost_tui.gateway.reply import decode_json
 
 ANTHROPIC_BATCHES = "/anthropic/v1/messages/batches"
 OPENAI_BATCHES = "/openai/v1/batches"

@@ -120,12 +120,10 @@ class _Wire(BaseModel):
 
 
 class ListPageWire(_Wire):
-    """``{"data": [...], "has_more", "first_id"?, "last_id"?}`` (also the OpenAI-format list)."""
+    """``{"data": [...], "has_more", "next_cursor"?}`` (also the OpenAI-format list)."""
 
     data: list[Any]
     has_more: bool = False
-    first_id: str | None = None
-    last_id: str | None = None
     next_cursor: str | None = None
 
     @field_validator("has_more", mode="before")
@@ -133,7 +131,7 @@ class ListPageWire(_Wire):
     def _lenient_bool(cls, v: Any) -> bool:
         return bool(v) if isinstance(v, bool | int) else False
 
-    @field_validator("first_id", "last_id", "next_cursor", mode="before")
+    @field_validator("next_cursor", mode="before")
     @classmethod
     def _lenient_str(cls, v: Any) -> str | None:
         return v if isinstance(v, str) and v else None
@@ -158,7 +156,7 @@ class RequestCounts:
     def total(self) -> int | None:
         if self.known_total is not None:
             return self.known_total
-        parts = [getattr(self, name) for name in COUNT_FIELDS]
+        parts: list[int | None] = [getattr(self, name) for name in COUNT_FIELDS]
         if any(p is None for p in parts):
             return None
         return sum(p for p in parts if p is not None)
@@ -519,7 +517,8 @@ def _json_kind(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array"}.get(type(value), "value")
+    kinds: dict[type, str] = {str: "string", list: "array"}
+    return kinds.get(type(value), "value")
 
 
 def parse_list_page(data: Any) -> ListPageWire:

@@ -6,8 +6,8 @@ config problems). Used by ``--demo``, ``bifrost-tui sim``, the tests and the ben
 No Textual here.
 """
 
+from bifrost_tui.sim.exchange import SimRequest, SimResponse
 from bifrost_tui.sim.faults import Faults, ScriptedFault
-from bifrost_tui.sim.handler import SimRequest, SimResponse
 from bifrost_tui.sim.model import (
     DashboardAuth,
     KeyConfig,

@@ -103,7 +103,7 @@ def arrival_batch(world: SimWorld, provider: str, created: int, rng: random.Rand
         plan["outcome"] = "fail"
         plan["fail_at"] = start if kind in ("openai", "azure") else start + 600
     # Ids from the arrival stream itself, so arrivals never shift other batches' ids.
-    plan["id"] = world._new_id(world.providers[provider], rng)
+    plan["id"] = world.new_id(world.providers[provider], rng)
     _add(world, provider, kind, plan, rng)
 
 

@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bifrost_tui.sim.handler import SimRequest
+from bifrost_tui.sim.exchange import SimRequest
 from bifrost_tui.sim.world import SimWorld
 
 
@@ -98,9 +98,9 @@ class SimServer:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("server not started")
-        host, port = self._server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
-        return f"http://{shown}:{port}"
+        host = str(self._server.server_address[0])
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self._server.server_port}"
 
     def start(self) -> str:
         """Bind, serve in a daemon thread, and return the base URL."""

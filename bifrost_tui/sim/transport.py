@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
-from bifrost_tui.sim.handler import SimRequest, SimResponse
+from bifrost_tui.sim.exchange import SimRequest, SimResponse
 from bifrost_tui.sim.world import SimWorld
 
 Sleep = Callable[[float], Awaitable[None]]

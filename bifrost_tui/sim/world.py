@@ -2,28 +2,27 @@
 
 State is advanced lazily: every request (and ``advance()``) plays each batch's plan forward to
 ``clock.now()``. Transitions happen at planned times, never at "whenever we looked", so the world at
-a given instant is the same however often it was observed. Everything random comes from seeded
-generators; time only from the injected clock.
+a given instant is the same however often it was observed (what each transition does is in
+``progression``). Everything random comes from seeded generators; time only from the injected clock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import random
 import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from bifrost_tui.clock import Clock
 from bifrost_tui.sim.faults import Faults
+from bifrost_tui.sim.ids import new_batch_id, new_input_file
 from bifrost_tui.sim.model import (
-    ARCHIVE_AFTER_S,
     BATCH_KINDS,
     BEDROCK_ARN_PREFIX,
     EXPIRY_HOURS,
@@ -38,19 +37,16 @@ from bifrost_tui.sim.model import (
     native_status,
     phase_of,
 )
+from bifrost_tui.sim.progression import next_event, start_cancel, step
 
 if TYPE_CHECKING:
-    from bifrost_tui.sim.handler import SimRequest, SimResponse
+    from bifrost_tui.sim.exchange import SimRequest, SimResponse
 
 #: What ``GET /api/version`` answers: makes clear this is the simulator, not a real gateway.
 SIM_VERSION = "v1.5.1-sim (bifrost-tui simulator)"
 #: Default seconds of simulated time a cancel spends in cancelling/canceling before it ends.
 DEFAULT_CANCEL_DELAY = 20.0
 _UNSET: Any = object()
-
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_LOWER = "abcdefghijklmnopqrstuvwxyz0123456789"
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def standard_providers(*, groq: bool = True) -> list[ProviderConfig]:
@@ -203,9 +199,9 @@ class SimWorld:
             while heap and heap[0][0] <= t:
                 when, _, provider, batch_id = heapq.heappop(heap)
                 batch = self._by_id.get(provider, {}).get(batch_id)
-                if batch is None or self._next_event(batch) != when:
+                if batch is None or next_event(batch) != when:
                     continue  # stale entry: the batch moved on another way
-                self._step(batch, when)
+                step(batch, when, self.cancel_delay)
                 self._schedule(batch)
             return t
 
@@ -293,7 +289,7 @@ class SimWorld:
             counts = Counts(total, succeeded, errored, canceled, expired)
             if processing is not None and counts.processing != processing:
                 raise ValueError("processing does not match total minus the other counts")
-            batch_id = id if id is not None else self._new_id(config)
+            batch_id = id if id is not None else self.new_id(config)
             if batch_id in self._by_id[provider]:
                 raise ValueError(f"{provider} already has a batch {batch_id!r}")
             is_openai = kind in ("openai", "azure")
@@ -301,6 +297,7 @@ class SimWorld:
             end = as_unix(ended_at)
             if end is None and phase.terminal:
                 end = next((v for v in ends if v is not None), None)
+            expires: int | None
             if expires_at is _UNSET:
                 expires = created + EXPIRY_HOURS.get(kind, 24) * 3600
             else:
@@ -336,7 +333,7 @@ class SimWorld:
                 endpoint=("/v1/chat/completions" if is_openai else None)
                 if endpoint is _UNSET
                 else endpoint,
-                input_file_id=self._new_input_file(config, batch_id)
+                input_file_id=new_input_file(config.base, batch_id)
                 if input_file_id is _UNSET
                 else input_file_id,
                 completion_window=("24h" if is_openai else None)
@@ -460,7 +457,7 @@ class SimWorld:
                 return "already"
             if batch.phase.terminal:
                 return "ended"
-            self._start_cancel(batch, t)
+            start_cancel(batch, t, self.cancel_delay)
             self._schedule(batch)
             return "cancelling"
 
@@ -550,152 +547,19 @@ class SimWorld:
         self._schedule(batch)
 
     def _schedule(self, batch: SimBatch) -> None:
-        when = self._next_event(batch)
+        when = next_event(batch)
         if when is not None:
             self._event_seq += 1
             heapq.heappush(self._heap, (when, self._event_seq, batch.provider, batch.id))
 
-    def _next_event(self, b: SimBatch) -> int | None:
-        phase = b.phase
-        if phase is Phase.CANCELLING:
-            return b.cancel_done_at
-        if phase.active:
-            candidates = []
-            if b.plan_cancel_at is not None:
-                candidates.append(b.plan_cancel_at)
-            if b.plan_outcome == "fail" and b.plan_fail_at is not None:
-                candidates.append(b.plan_fail_at)
-            if phase is Phase.QUEUED and b.plan_start_at is not None:
-                candidates.append(b.plan_start_at)
-            if phase is Phase.RUNNING and b.plan_finish_at is not None and b.plan_outcome != "fail":
-                candidates.append(b.plan_finish_at)
-            if phase is Phase.FINALIZING and b.plan_done_at is not None:
-                candidates.append(b.plan_done_at)
-            if phase is not Phase.FINALIZING and b.expires_at is not None:
-                candidates.append(b.expires_at)
-            return min(candidates) if candidates else None
-        if phase.terminal and b.kind == "anthropic" and b.archived_at is None:
-            return b.created_at + ARCHIVE_AFTER_S
-        return None
-
-    def _step(self, b: SimBatch, t: int) -> None:
-        """Apply the one transition due at ``t`` (the earliest; ties in a fixed order)."""
-        phase = b.phase
-        if phase is Phase.CANCELLING:
-            self._finish_cancel(b, t)
-        elif phase.active and b.plan_cancel_at == t:
-            b.plan_cancel_at = None
-            self._start_cancel(b, t)
-        elif phase.active and b.plan_outcome == "fail" and b.plan_fail_at == t:
-            self._fail(b, t)
-        elif phase is Phase.QUEUED and b.plan_start_at == t:
-            self._set_phase(b, Phase.RUNNING)
-            b.in_progress_at = t
-        elif phase is Phase.RUNNING and b.plan_finish_at == t:
-            if b.kind in ("openai", "azure") and b.plan_done_at is not None:
-                b.counts = b.counts_at(t)
-                b.live = False
-                self._set_phase(b, Phase.FINALIZING)
-                b.finalizing_at = t
-            else:
-                self._complete(b, t)
-        elif phase is Phase.FINALIZING and b.plan_done_at == t:
-            self._complete(b, t)
-        elif phase.active and b.expires_at == t:
-            self._expire(b, t)
-        elif phase.terminal and b.kind == "anthropic":
-            b.archived_at = t
-
-    def _set_phase(self, b: SimBatch, phase: Phase) -> None:
-        b.phase = phase
-        b.native = native_status(b.kind, phase)
-
-    def _freeze(self, b: SimBatch, t: int) -> Counts:
-        counts = b.counts_at(t).copy()
-        b.counts = counts
-        b.live = False
-        return counts
-
-    def _complete(self, b: SimBatch, t: int) -> None:
-        counts = self._freeze(b, t)
-        if b.plan_finish_at is not None:
-            counts.succeeded = counts.total - counts.errored - counts.canceled - counts.expired
-        partial = b.plan_outcome == "partial" and b.kind == "bedrock"
-        self._set_phase(b, Phase.PARTIAL if partial else Phase.COMPLETED)
-        b.completed_at = t
-        b.ended_at = t
-        self._results(b)
-
-    def _fail(self, b: SimBatch, t: int) -> None:
-        counts = self._freeze(b, t)
-        if b.kind in ("openai", "azure") and b.phase is Phase.QUEUED:
-            # Validation failed: OpenAI never reports a request count for such a batch.
-            b.counts = Counts()
-            b.total = 0
-        elif b.kind == "anthropic":
-            # Anthropic has no "failed": the batch ends with every request errored.
-            counts.errored = counts.total - counts.succeeded
-        b.failed_at = t
-        b.ended_at = t
-        self._set_phase(b, Phase.FAILED)
-        if b.kind == "anthropic":
-            self._results(b)
-
-    def _expire(self, b: SimBatch, t: int) -> None:
-        counts = self._freeze(b, t)
-        if b.kind in ("anthropic", "gemini"):
-            counts.expired += counts.processing
-        self._set_phase(b, Phase.EXPIRED)
-        b.expired_at = t
-        b.ended_at = t
-        self._results(b)
-
-    def _start_cancel(self, b: SimBatch, t: int) -> None:
-        self._freeze(b, t)
-        self._set_phase(b, Phase.CANCELLING)
-        b.cancelling_at = t
-        b.cancel_done_at = t + max(0, round(self.cancel_delay))
-
-    def _finish_cancel(self, b: SimBatch, t: int) -> None:
-        counts = b.counts
-        if b.kind in ("anthropic", "gemini"):
-            counts.canceled += counts.processing
-        self._set_phase(b, Phase.CANCELLED)
-        b.cancelled_at = t
-        b.ended_at = t
-        b.cancel_done_at = None
-        self._results(b)
-
-    def _results(self, b: SimBatch) -> None:
-        if b.kind == "anthropic" and b.results_url is None:
-            b.results_url = f"https://api.anthropic.com/v1/messages/batches/{b.id}/results"
-        elif b.kind in ("openai", "azure"):
-            # Derived from the id, not drawn: the world must not depend on event order.
-            if b.counts.succeeded and b.output_file_id is None:
-                b.output_file_id = "file-" + _derived(f"{b.id}:output", 22)
-            if b.counts.errored and b.error_file_id is None:
-                b.error_file_id = "file-" + _derived(f"{b.id}:errors", 22)
-
-    def _new_id(self, config: ProviderConfig, rng: random.Random | None = None) -> str:
+    def new_id(self, config: ProviderConfig, rng: random.Random | None = None) -> str:
+        """An id in the provider's format that none of its batches has yet."""
         rng = rng or self._id_rngs[config.name]
         per = self._by_id[config.name]
         while True:
             candidate = new_batch_id(config.base, rng)
             if candidate not in per:
                 return candidate
-
-    def _new_input_file(self, config: ProviderConfig, batch_id: str) -> str | None:
-        seed = f"{batch_id}:input"
-        kind = config.base
-        if kind == "openai":
-            return "file-" + _derived(seed, 22)
-        if kind == "azure":
-            return "file-" + _derived(seed, 32, "0123456789abcdef")
-        if kind == "bedrock":
-            return f"s3://bifrost-batch-input/jobs/{_derived(seed, 10, _LOWER)}.jsonl"
-        if kind == "gemini":
-            return "files/" + _derived(seed, 12, _LOWER)
-        return None
 
     def _spawn_arrivals(self, now: int) -> None:
         if not self.arrival_interval:
@@ -713,48 +577,9 @@ class SimWorld:
             self._next_arrival[name] = nxt
 
 
-def new_batch_id(kind: str, rng: random.Random) -> str:
-    """A fresh id in the provider's own format."""
-    if kind == "openai":
-        return f"batch_{rng.getrandbits(128):032x}"
-    if kind == "azure":
-        return "batch_" + str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    if kind == "anthropic":
-        return "msgbatch_01" + _pick(rng, _B58, 22)
-    if kind == "gemini":
-        return "batches/" + _pick(rng, _LOWER, 22)
-    if kind == "bedrock":
-        return BEDROCK_ARN_PREFIX + _pick(rng, _LOWER, 12)
-    return "batch_" + _pick(rng, _LOWER, 16)
-
-
-_TABLES: dict[str, bytes] = {}
-
-
-def _spell(raw: bytes, alphabet: str) -> str:
-    """Bytes -> characters of ``alphabet`` (one byte each; a translate table keeps it fast)."""
-    table = _TABLES.get(alphabet)
-    if table is None:
-        table = _TABLES[alphabet] = bytes(ord(alphabet[i % len(alphabet)]) for i in range(256))
-    return raw.translate(table).decode("ascii")
-
-
-def _pick(rng: random.Random, alphabet: str, n: int) -> str:
-    return _spell(rng.getrandbits(8 * n).to_bytes(n, "big"), alphabet)
-
-
-def _derived(seed: str, n: int, alphabet: str = _ALNUM) -> str:
-    """``n`` (<= 64) characters that depend only on ``seed``: a hash, not a seeded generator."""
-    return _spell(hashlib.blake2b(seed.encode(), digest_size=64).digest()[:n], alphabet)
-
-
 def _as_vk(value: VirtualKey | str | SecretStr) -> VirtualKey:
     if isinstance(value, VirtualKey):
         return value
     if isinstance(value, SecretStr):
         return VirtualKey(value=value)
     return VirtualKey(value=SecretStr(value))
-
-
-def utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -31,11 +31,13 @@ from bifrost_tui.formatting import STATE_LABELS, counts_text
 from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus
 from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.commands import console_commands
 from bifrost_tui.ui.screens.bulk import BulkConfirmScreen, BulkSummaryScreen
 from bifrost_tui.ui.screens.confirm import ConfirmScreen, cancel_body
 from bifrost_tui.ui.screens.detail import DetailScreen
 from bifrost_tui.ui.screens.help import HelpScreen
 from bifrost_tui.ui.screens.main import MainScreen
+from bifrost_tui.ui.textual_patch import apply_textual_patch
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 from bifrost_tui.ui.widgets.crumbs import CrumbState
 
@@ -67,6 +69,8 @@ class BifrostApp(App[int]):
         bell: bool = True,
     ) -> None:
         super().__init__()
+        # Before the first paint, so what tests and snapshots see is what an operator sees.
+        apply_textual_patch()
         self.ring_bell = bell
         self.connection = connection
         self.clock: Clock = clock or connection.clock
@@ -533,7 +537,7 @@ class BifrostApp(App[int]):
 
     def _audit_hook(self, *, bulk: bool) -> Callable[[ItemResult], None]:
         """One audit line per outcome; a failed write is shown, never blocks the cancel."""
-        from bifrost_tui.audit.record import recorder
+        from bifrost_tui.audit.hook import recorder
 
         def shout(exc: Exception) -> None:
             self.flash(f"audit log NOT written: {exc}", "error", timeout=None)
@@ -567,31 +571,9 @@ class BifrostApp(App[int]):
 
     # ---- command palette -------------------------------------------------------------------
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "Refresh now", "Deep listing of every provider", self.action_refresh_now
-        )
-        yield SystemCommand("Pause / resume refresh", "Like htop's Z", self.action_toggle_pause)
-        yield SystemCommand(
-            "Profiles", "Switch, add, edit or delete profiles", self.action_profiles
-        )
-        yield SystemCommand("Help", "Every key binding", self.action_help)
-        yield SystemCommand("Audit log", "Every cancel attempt, newest first", self.action_audit)
-        yield SystemCommand(
-            "Stuck batches", "Only stuck or suspicious batches", self.action_flagged
-        )
-        yield SystemCommand(
-            "Export", "Visible rows as JSON and CSV, and a screenshot", self.action_export
-        )
-        if isinstance(screen, MainScreen) and not self.read_only:
-            yield SystemCommand(
-                "Cancel batch under cursor", "Asks for confirmation first", screen.action_cancel
-            )
-        if isinstance(screen, MainScreen):
-            yield SystemCommand("Hide / show ended batches", "", screen.action_hide_ended)
-            yield SystemCommand("Cycle sort column", "", screen.action_sort)
-        yield SystemCommand("Quit", "Quit bifrost-tui", self.action_request_quit)
+        yield from console_commands(self, screen)
 
     async def on_unmount(self) -> None:
         if self.client is not None:

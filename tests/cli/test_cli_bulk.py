@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bifrost_tui.cli.main import main
+from bifrost_tui.cli import main
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.sim import SimWorld, serve
 from tests.support.ui_fixtures import T0

@@ -215,10 +215,10 @@ def test_demo_list_runs_without_any_gateway(env):
 
 def test_cli_path_never_imports_textual(env):
     code = (
-        "import sys; from bifrost_tui.cli.main import main;"
+        "import sys; from bifrost_tui.cli import main;"
         "rc = main(['batches','list','--demo','--json']);"
         "assert 'textual' not in sys.modules, 'textual imported';"
-        "assert 'bifrost_tui.config.profiles' not in sys.modules, 'the demo read profiles'"
+        "assert 'bifrost_tui.config.store' not in sys.modules, 'the demo read profiles'"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
@@ -236,6 +236,7 @@ def test_sim_command_serves_on_a_free_loopback_port_and_stops_on_ctrl_c(env):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
     try:
         banner = ""
         url = None
@@ -291,6 +292,7 @@ def test_watch_follows_a_cancel_until_it_ends(env):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
     try:
         url = None
         while url is None:
@@ -329,7 +331,7 @@ def test_watch_follows_a_cancel_until_it_ends(env):
 
 def test_demo_respects_bifrost_read_only_and_errs_on_the_safe_side():
     from bifrost_tui.config.connection import open_connection
-    from bifrost_tui.config.profiles import _FALSE_WORDS, _TRUE_WORDS
+    from bifrost_tui.config.model import FALSE_WORDS, TRUE_WORDS
 
     def demo(value):
         env = {} if value is None else {"BIFROST_READ_ONLY": value}
@@ -338,6 +340,6 @@ def test_demo_respects_bifrost_read_only_and_errs_on_the_safe_side():
         ).read_only
 
     assert demo(None) is False
-    assert all(demo(w) is False for w in _FALSE_WORDS)
-    assert all(demo(w) is True for w in _TRUE_WORDS)
+    assert all(demo(w) is False for w in FALSE_WORDS)
+    assert all(demo(w) is True for w in TRUE_WORDS)
     assert demo("maybe") is True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bifrost_tui.cli.main import main
+from bifrost_tui.cli import main
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.sim import SimWorld, serve
 from tests.console.test_hostile_console import HOSTILE, LONG_ID, hostile_item, hostile_page

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bifrost_tui.cli.profiles import add_profile_commands, run_paths, run_profiles
+from bifrost_tui.cli.paths import run_paths
+from bifrost_tui.cli.profiles import add_profile_commands, run_profiles
 from bifrost_tui.config import paths
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.config.store import ProfileStore
 
 PLANTED = "sk-bf-PLANTED-cli-0123456789"
 PLANTED_PW = "PLANTED-password-987"

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from bifrost_tui.cli.profiles import add_profile_commands, run_profiles
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config import paths
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.sim import DashboardAuth, SimServer, SimTransport, SimWorld
 

@@ -15,7 +15,7 @@ import pytest
 
 from bifrost_tui.cli.profiles import add_profile_commands, run_profiles
 from bifrost_tui.config import paths
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 
 KEY = "sk-bf-PLANTED-test-key-42"

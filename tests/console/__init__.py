@@ -1,0 +1,1 @@
+"""The console: what an operator does (Pilot), hostile text, faults, secrets."""

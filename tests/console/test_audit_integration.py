@@ -7,12 +7,13 @@ import json
 import pytest
 
 from bifrost_tui.audit.log import AuditLog, AuditWriteError
-from bifrost_tui.cli.main import main
+from bifrost_tui.audit.record import AuditEntry
+from bifrost_tui.cli import main
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config import paths
 from bifrost_tui.gateway.models import State
 from bifrost_tui.sim import SimWorld, serve
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.flash import FlashBar
 from tests.support.ui_fixtures import T0, cancel_requests, first_with, make_rig
 
@@ -31,6 +32,7 @@ async def test_console_cancel_writes_one_audit_line():
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await rig.app.do_poll(deep=True)
         target = first_with(rig.app, lambda b: b.cancellable)
+        assert rig.app.main_screen is not None
         rig.app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await rig.app.workers.wait_for_complete()
@@ -49,6 +51,7 @@ async def test_audit_write_failure_is_shown_and_the_cancel_still_lands(monkeypat
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await rig.app.do_poll(deep=True)
         target = first_with(rig.app, lambda b: b.cancellable)
+        assert rig.app.main_screen is not None
         rig.app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await rig.app.workers.wait_for_complete()
@@ -123,14 +126,17 @@ def test_cli_read_only_refusal_is_audited_as_not_sent(capsys, tmp_path):
 def test_audit_command_reads_what_the_cancels_wrote(capsys, args):
     log = AuditLog()
     log.record(
-        log.local_entry(
-            "openai",
-            "batch_q",
-            outcome="skipped",
-            reason="already ended",
+        AuditEntry(
+            time=log.clock.now(),
+            user=log.user,
+            host=log.host,
             profile="p",
             gateway="https://gw",
+            provider="openai",
+            batch_id="batch_q",
             state_before="ended-ok",
+            outcome="skipped",
+            reason="already ended",
             source="cli",
         )
     )

@@ -8,13 +8,14 @@ import sys
 import pytest
 
 from bifrost_tui.gateway.models import State
+from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.sim import Faults
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.crumbs import CrumbState, render_crumbs
 from bifrost_tui.ui.widgets.flash import FlashBar
 from tests.support.reliability import dns_failure, refused, rig, screen_text, tls_failure
-from tests.support.ui_fixtures import cancel_requests, first_with
+from tests.support.ui_fixtures import cancel_requests, first_with, live_session, main_screen
 
 
 def crumbs(app) -> str:
@@ -22,7 +23,7 @@ def crumbs(app) -> str:
 
 
 def flash_text(app) -> str:
-    return app.main_screen.query_one("#flash", FlashBar).message
+    return main_screen(app).query_one("#flash", FlashBar).message
 
 
 async def test_unreachable_at_start_says_so_then_recovers_on_the_next_poll():
@@ -59,7 +60,7 @@ async def test_a_failed_poll_still_arms_the_next_one():
         app.run_poll(deep=True)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.session.stale
+        assert live_session(app).stale
         assert app._poll_timer is not None  # the next refresh is scheduled despite the failure
         app.live_updates = False
         app._poll_timer.stop()
@@ -117,12 +118,17 @@ async def test_one_slow_provider_times_out_while_the_others_refresh(slow):
         await app.do_poll(deep=True)
         await pilot.pause()
         status = app.store.providers
-        assert status["gemini"].listing.value == "error"
-        assert status["gemini"].error.kind == "timed out"
-        assert all(status[p].listing.value != "error" for p in ("openai", "anthropic", "azure"))
+        assert status["gemini"].listing is ListingStatus.ERROR
+        error = status["gemini"].error
+        assert error is not None and error.kind == "timed out"
+        assert all(
+            status[p].listing in (ListingStatus.COMPLETE, ListingStatus.PARTIAL)
+            for p in ("openai", "anthropic", "azure")
+        )
         # Something changes on a fast provider: the next refresh shows it at once.
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
         sim = r.world.get("openai", target.id)
+        assert sim is not None
         r.world.cancel(sim)
         r.clock.advance(5)
         await app.do_poll(deep=False)
@@ -135,7 +141,10 @@ async def test_one_slow_provider_times_out_while_the_others_refresh(slow):
         r.clock.advance(5)
         await app.do_poll(deep=False)
         await pilot.pause()
-        assert app.store.providers["gemini"].listing.value != "error"
+        assert app.store.providers["gemini"].listing in (
+            ListingStatus.COMPLETE,
+            ListingStatus.PARTIAL,
+        )
         assert "STALE" not in crumbs(app)
 
 
@@ -145,12 +154,14 @@ async def test_a_batch_that_ended_between_confirmation_and_request_shows_the_con
         app = r.app
         await app.do_poll(deep=True)
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         # Meanwhile, someone else cancels it and it ends on the gateway.
-        r.world.cancel(r.world.get("openai", target.id))
+        sim = r.world.get("openai", target.id)
+        assert sim is not None
+        r.world.cancel(sim)
         r.clock.advance(r.world.cancel_delay + 5)
         await pilot.press("y")
         await app.workers.wait_for_complete()
@@ -169,7 +180,7 @@ async def test_cancelling_the_same_batch_twice_sends_one_request():
         app = r.app
         await app.do_poll(deep=True)
         target = first_with(app, lambda b: b.provider == "anthropic" and b.cancellable)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         # While the first is in flight, a second one is refused locally.
         app.in_flight.add(target.key)
         app.request_cancel(target.key)
@@ -192,7 +203,7 @@ async def test_resize_to_40x10_and_back_keeps_working_and_keeps_saying_stale():
     async with r.app.run_test(size=(120, 40)) as pilot:
         app = r.app
         await app.do_poll(deep=True)
-        table = app.main_screen.query_one(BatchTable)
+        table = main_screen(app).query_one(BatchTable)
         target = first_with(app, lambda b: b.provider == "azure")
         table.move_cursor_to_key(target.key)
         r.world.faults.down = True
@@ -225,7 +236,7 @@ async def test_resize_to_40x10_and_back_keeps_working_and_keeps_saying_stale():
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         wide = screen_text(app)
-        assert "STALE" in wide and app.main_screen.query_one("#providers").region.width > 0
+        assert "STALE" in wide and main_screen(app).query_one("#providers").region.width > 0
         assert table.cursor_key == target.key
 
 
@@ -279,14 +290,14 @@ async def test_a_cancel_while_the_gateway_is_down_says_it_was_not_sent():
         await app.do_poll(deep=True)
         target = first_with(app, lambda b: b.provider == "azure" and b.cancellable)
         r.world.faults.down = True
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
         message = flash_text(app)
         assert "cancel NOT sent" in message and "gateway unreachable" in message
         assert app.store.batches[target.key].state is State.ACTIVE
-        assert target.key not in app.in_flight and target.key not in app.session.watches
+        assert target.key not in app.in_flight and target.key not in live_session(app).watches
         assert not [rec for rec in r.world.request_log if rec.handled and rec.method == "POST"]
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 
 from bifrost_tui.gateway.models import State
+from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.sim import ProviderConfig
 from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
 from bifrost_tui.ui.screens.detail import DetailScreen
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.flash import FlashBar
 from tests.support.reliability import dangerous_in, rig, screen_segments_text
-from tests.support.ui_fixtures import first_with
+from tests.support.ui_fixtures import first_with, main_screen
 
 LIST = "/anthropic/v1/messages/batches"
 
@@ -92,7 +93,7 @@ async def test_hostile_batches_are_shown_literally_on_every_screen():
         assert "[@click=app.quit]quit[/]" in painted and "[link=https://evil.example]x" in painted
         assert "\\x1b[2J\\x1b[H" in painted  # the escape is visible, not executed
 
-        table = app.main_screen.query_one(BatchTable)
+        table = main_screen(app).query_one(BatchTable)
         table.move_cursor_to_key(("anthropic", LONG_ID))  # capped in the table
         await pilot.pause()
         assert_safe(app, "long id row")
@@ -142,7 +143,7 @@ async def test_hostile_provider_names_version_health_and_errors_never_reach_the_
         # A name that cannot be a header is refused before sending, in words.
         control = store.providers[control_name]
         assert control.error is not None and "control characters" in control.error.message
-        assert store.providers[markup_name].listing.value == "complete"
+        assert store.providers[markup_name].listing is ListingStatus.COMPLETE
         painted = assert_safe(app, "providers, version and health")
         assert "[@click=app.quit]corp[/]" in painted
         # Every refresh fails with a message full of escapes: the STALE badge shows words only.
@@ -168,11 +169,11 @@ async def test_a_hostile_refusal_message_in_the_flash_and_the_toast_is_escaped()
             {"type": "error", "error": {"type": "conflict_error", "message": message}}
         )
         r.world.faults.fail_next(409, body.encode(), method="POST", path="/cancel")
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        flash = app.main_screen.query_one("#flash", FlashBar).message
+        flash = main_screen(app).query_one("#flash", FlashBar).message
         assert "cancel refused" in flash and "[@click=app.quit]way[/]" in flash
         assert not dangerous_in(flash)
         assert_safe(app, "flash")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Label, OptionList
 
-from bifrost_tui.cli.main import main
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.cli import main
+from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.ui.screens.profiles import ProfileForm, ProfilesScreen
-from tests.support.ui_fixtures import make_rig
+from tests.support.ui_fixtures import make_rig, save_profile_form
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ async def test_edit_after_another_process_changed_the_file_says_so_and_retry_wor
         ProfileStore(path).edit("prod", {"note": "changed from another pane"})
         after_cli = path.read_bytes()
         app.screen.query_one("#f-note", Input).value = "from the console"
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert isinstance(app.screen, ProfileForm)  # not saved, not closed
         words = form_error(app)
@@ -97,7 +97,7 @@ async def test_edit_after_another_process_changed_the_file_says_so_and_retry_wor
         assert path.read_bytes() == after_cli  # the other process's write is intact
         for field in ("name", "url", "virtual_key_env", "refresh", "accent", "note"):
             assert str(app.screen.query_one(f"#e-{field}", Label).render()) == ""
-        app.screen.save()  # the file was re-read: saving again now works
+        save_profile_form(app)  # the file was re-read: saving again now works
         await pilot.pause()
         assert isinstance(app.screen, ProfilesScreen)
     profiles = ProfileStore(path).load().profiles
@@ -137,7 +137,7 @@ async def test_a_file_broken_by_another_process_while_the_form_is_open_is_said_i
         app = rig.app
         path.write_text("[profiles.staging\nurl = 'x'\n")  # an editor saved half a file
         broken = path.read_bytes()
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert isinstance(app.screen, ProfileForm)
         assert "profiles.toml" in form_error(app)

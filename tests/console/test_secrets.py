@@ -22,18 +22,18 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.traceback import Traceback
 
-from bifrost_tui.cli.main import main
+from bifrost_tui.cli import main
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config import paths
 from bifrost_tui.config.connection import Connection, open_connection
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.sim import SimTransport, SimWorld, serve
 from bifrost_tui.sim.model import DashboardAuth
 from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.screens.detail import DetailScreen
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.support.reliability import screen_text
-from tests.support.ui_fixtures import T0, first_with, no_sleep
+from tests.support.ui_fixtures import T0, first_with, live_session, main_screen, no_sleep
 
 VK = "sk-bf-PLANTED-vk-7f3a9c41"
 PASSWORD = "PLANTED-dashboard-pw-91b2"
@@ -131,22 +131,25 @@ async def test_a_whole_console_session_never_shows_a_planted_secret(planted, all
         # The gateway echoes every secret back: in a refusal, then in a failing refresh.
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
         world.faults.fail_next(409, echo_body("conflict_error"), method="POST", path="/cancel")
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c")
         await pilot.pause()
         seen.append(screen_text(app))  # the confirmation dialog
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        flash = app.main_screen.flash_bar.message
+        flash = main_screen(app).flash_bar.message
         assert "cancel refused" in flash and "***" in flash  # the echo is there, redacted
         seen.append(screen_text(app))
         world.faults.fail_next(500, echo_body("api_error"), method="GET", times=100)
+        assert isinstance(world.clock, ManualClock)
         world.clock.advance(5)
         await app.do_poll(deep=True)
         await pilot.pause()
-        assert app.session.stale and "***" in app.crumb_state().stale
-        stale_error = app.session.last_error
+        stale = app.crumb_state().stale
+        assert live_session(app).stale and stale is not None and "***" in stale
+        stale_error = live_session(app).last_error
+        assert stale_error is not None
         seen.append(screen_text(app))
         seen.append(app.export_screenshot())  # what a snapshot or screenshot would hold
         world.faults.scripted.clear()
@@ -160,7 +163,7 @@ async def test_a_whole_console_session_never_shows_a_planted_secret(planted, all
             seen.append(screen_text(app))
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "saved" in app.main_screen.flash_bar.message
+        assert "saved" in main_screen(app).flash_bar.message
         seen += [n.message for n in app._notifications]
         for error in (stale_error, app.store.providers["openai"].error or stale_error):
             seen += [str(error), repr(error), error.describe(), repr(error.__dict__)]
@@ -184,10 +187,13 @@ async def test_a_crash_traceback_with_locals_holds_no_planted_secret(planted, mo
 
     def crash(self: BatchTable, *args: object) -> None:
         # Locals the traceback will print, with everything they reach.
-        connection = self.app.connection
-        profile = connection.profile  # noqa: F841
+        app = self.app
+        assert isinstance(app, BifrostApp)
+        connection = app.connection
+        settings = connection.settings  # noqa: F841
         config = connection.client_config  # noqa: F841
-        client = self.app.client
+        client = app.client
+        assert client is not None
         credentials = client._core._credentials  # noqa: F841
         raise RuntimeError("a widget bug")
 
@@ -227,14 +233,14 @@ async def test_exceptions_raised_near_the_credentials_render_no_secret_with_loca
         result = await client.cancel_batch("openai", "batch_x")
         caught += [e for e in (result.error, result.reread_error) if e is not None]
     assert len(caught) == 3
-    for exc in caught:
+    for error in caught:
         out = io.StringIO()
         Console(file=out, width=240, color_system=None).print(
             Traceback.from_exception(
-                type(exc), exc, exc.__traceback__, show_locals=True, locals_max_string=10_000
+                type(error), error, error.__traceback__, show_locals=True, locals_max_string=10_000
             )
         )
-        assert_clean("a client exception's traceback", out.getvalue(), str(exc), repr(exc))
+        assert_clean("a client exception's traceback", out.getvalue(), str(error), repr(error))
 
 
 @pytest.fixture
@@ -326,7 +332,7 @@ async def test_the_console_warns_when_keys_travel_over_plain_http_by_opt_in(plan
     async with app.run_test(size=(120, 40)) as pilot:
         await app.do_poll(deep=True)
         await pilot.pause()
-        assert app.store.batches, app.session.last_error  # it works: the operator opted in
+        assert app.store.batches, live_session(app).last_error  # it works: the operator opted in
         notes = [n.message for n in app._notifications]
         shown = screen_text(app) + "\n".join(notes)
         assert "unencrypted" in shown
@@ -339,4 +345,4 @@ def test_connection_repr_holds_no_secret(planted):
     )
     assert connection.client_config is not None
     assert connection.client_config.virtual_key is not None  # the key was read...
-    assert_clean("repr(connection)", repr(connection), str(connection.profile))  # ...and hidden
+    assert_clean("repr(connection)", repr(connection), str(connection.settings))  # ...and hidden

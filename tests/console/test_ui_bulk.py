@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from textual.widgets import Button, Checkbox, Input
 
 from bifrost_tui.gateway.models import State
 from bifrost_tui.ui.screens.bulk import BulkConfirmScreen, BulkSummaryScreen
-from bifrost_tui.ui.widgets.batch_table import BatchTable
-from tests.support.ui_fixtures import cancel_requests, make_rig
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
+from tests.support.ui_fixtures import cancel_requests, main_screen, make_rig
 
 
 async def start(pilot) -> None:
@@ -18,7 +19,7 @@ async def start(pilot) -> None:
 
 
 def table(app) -> BatchTable:
-    return app.main_screen.query_one(BatchTable)
+    return main_screen(app).query_one(BatchTable)
 
 
 async def test_space_tags_and_a_tags_every_cancellable_match():
@@ -52,7 +53,7 @@ async def test_small_bulk_cancel_confirms_with_y_and_lands_on_each_row():
         await pilot.press("C")
         await pilot.pause()
         assert isinstance(app.screen, BulkConfirmScreen)
-        assert app.screen.focused.id == "no"
+        assert app.screen.focused is not None and app.screen.focused.id == "no"
         await pilot.press("escape")
         await pilot.pause()
         assert cancel_requests(rig.world) == []
@@ -130,7 +131,7 @@ async def test_bulk_can_be_stopped_and_nothing_is_lost():
         app = rig.app
         rig.world.faults.latency = 1.0  # every request now waits for the gate
         keys = [k for k, b in app.store.batches.items() if b.cancellable][:12]
-        rig.app.connection.bulk_concurrency = 2
+        rig.app.connection.settings = replace(rig.app.connection.settings, bulk_concurrency=2)
         worker = app.run_bulk_worker(keys)
         await pilot.pause()
         assert app.bulk_running
@@ -138,6 +139,7 @@ async def test_bulk_can_be_stopped_and_nothing_is_lost():
         gate.set()
         await worker.wait()
         await pilot.pause()
+        assert isinstance(app.screen, BulkSummaryScreen)
         summary = app.screen.summary
         assert summary.interrupted
         assert summary.done == len(keys)  # every batch has an outcome

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from bifrost_tui.gateway.models import Source, State
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
 from bifrost_tui.ui.screens.detail import DetailScreen
 from bifrost_tui.ui.screens.help import HelpScreen
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.crumbs import render_crumbs
 from bifrost_tui.ui.widgets.flash import FlashBar
-from tests.support.ui_fixtures import cancel_requests, first_with, make_rig
+from tests.support.ui_fixtures import (
+    cancel_requests,
+    first_with,
+    live_session,
+    main_screen,
+    make_rig,
+)
 
 
 def flash_text(app) -> str:
-    return app.main_screen.query_one("#flash", FlashBar).message
+    return main_screen(app).query_one("#flash", FlashBar).message
 
 
 async def start(pilot) -> None:
@@ -45,7 +51,7 @@ async def test_cancel_lands_and_is_watched_until_it_ends():
         await start(pilot)
         app = rig.app
         target = first_with(app, lambda b: b.provider == "anthropic" and b.cancellable)
-        table = app.main_screen.query_one(BatchTable)
+        table = main_screen(app).query_one(BatchTable)
         assert table.move_cursor_to_key(target.key)
         await pilot.press("c")
         await pilot.pause()
@@ -62,7 +68,7 @@ async def test_cancel_lands_and_is_watched_until_it_ends():
         assert after.created_at == target.created_at  # the partial reply erased nothing
         assert "cancel accepted" in flash_text(app)
         assert len(cancel_requests(rig.world)) == 1
-        assert target.key in app.session.watches
+        assert target.key in live_session(app).watches
         # Time passes on the gateway; the watch re-reads until the batch ends.
         rig.clock.advance(rig.world.cancel_delay + 1)
         result = await app.do_watch(force=True)
@@ -71,7 +77,7 @@ async def test_cancel_lands_and_is_watched_until_it_ends():
         assert ended.state is State.ENDED_CANCELED
         assert ended.ended_at is not None
         assert [b.key for b in result.ended] == [target.key]
-        assert target.key not in app.session.watches
+        assert target.key not in live_session(app).watches
         assert any("ended" in n.message for n in app._notifications)
 
 
@@ -81,7 +87,7 @@ async def test_cancel_is_always_the_cursor_row_and_no_aborts():
         await start(pilot)
         app = rig.app
         target = first_with(app, lambda b: b.cancellable)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c")
         await pilot.pause()
         await pilot.press("n")
@@ -104,7 +110,7 @@ async def test_cancel_refused_shows_gateway_message_and_real_state():
             method="POST",
             path="/cancel",
         )
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -124,7 +130,7 @@ async def test_cancel_with_lost_answer_reports_unknown_and_rereads():
         rig.world.faults.fail_next(
             504, "<html><title>504 Gateway Time-out</title></html>", method="POST", path="/cancel"
         )
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -140,7 +146,7 @@ async def test_cancel_whose_answer_was_lost_but_landed_is_confirmed_by_reread():
         app = rig.app
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
         rig.world.faults.drop_next(error="read_timeout")  # applied upstream, answer lost
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -155,7 +161,7 @@ async def test_not_cancellable_batch_is_refused_locally_with_reason():
         await start(pilot)
         app = rig.app
         ended = first_with(app, lambda b: b.state.terminal)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(ended.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(ended.key)
         await pilot.press("c")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
@@ -169,8 +175,8 @@ async def test_read_only_hides_cancel_and_sends_nothing():
         await start(pilot)
         app = rig.app
         target = first_with(app, lambda b: b.cancellable)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
-        assert app.main_screen.check_action("cancel", ()) is False
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
+        assert main_screen(app).check_action("cancel", ()) is False
         await pilot.press("c")
         app.request_cancel(target.key)  # the palette path goes through the same guard
         await pilot.pause()
@@ -207,7 +213,7 @@ async def test_filter_is_incremental_and_keeps_the_cursor():
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
         app = rig.app
-        table = app.main_screen.query_one(BatchTable)
+        table = main_screen(app).query_one(BatchTable)
         target = first_with(app, lambda b: b.provider == "gemini")
         table.move_cursor_to_key(target.key)
         await pilot.press("slash")
@@ -231,7 +237,7 @@ async def test_refresh_keeps_cursor_and_sort_keeps_cursor():
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
         app = rig.app
-        table = app.main_screen.query_one(BatchTable)
+        table = main_screen(app).query_one(BatchTable)
         target = first_with(app, lambda b: b.provider == "azure")
         table.move_cursor_to_key(target.key)
         rig.clock.advance(600)
@@ -272,7 +278,7 @@ async def test_markup_laden_ids_are_shown_literally():
         app = rig.app
         keys = {k[1] for k in app.store.batches}
         assert set(hostile) <= keys
-        table = app.main_screen.query_one(BatchTable)
+        table = main_screen(app).query_one(BatchTable)
         table.move_cursor_to_key(("anthropic", "[bold]x[/]"))
         await pilot.press("enter")
         await pilot.pause()
@@ -288,7 +294,7 @@ async def test_detail_and_help_screens_open_and_close():
         await start(pilot)
         app = rig.app
         target = first_with(app, lambda b: b.provider == "azure" and b.source is Source.LIST)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen)
@@ -300,7 +306,7 @@ async def test_detail_and_help_screens_open_and_close():
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is app.main_screen
+        assert app.screen_stack[-1] is app.main_screen
 
 
 async def test_refresh_interval_and_pause_keys():
@@ -342,14 +348,14 @@ async def test_minute_tick_updates_relative_times_only_when_minutes_change():
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
         app = rig.app
-        table = app.main_screen.query_one(BatchTable)
-        before = table.header_text
+        table = main_screen(app).query_one(BatchTable)
+        before = table.render_line(0).text
         rig.clock.advance(timedelta(minutes=5).total_seconds())
         app.tick_minute()
         await pilot.pause()
-        assert table.header_text == before  # the header does not move with time
+        assert table.render_line(0).text == before  # the header does not move with time
         # the filter input is untouched by ticking
-        assert app.main_screen.query_one("#filter", Input).value == ""
+        assert main_screen(app).query_one("#filter", Input).value == ""
 
 
 async def test_no_color_keeps_states_readable_from_text(monkeypatch):
@@ -357,12 +363,12 @@ async def test_no_color_keeps_states_readable_from_text(monkeypatch):
     rig = make_rig()
     async with rig.app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
-        table = rig.app.main_screen.query_one(BatchTable)
+        table = main_screen(rig.app).query_one(BatchTable)
         lines = [table.render_line(y).text for y in range(table.size.height)]
         text = "\n".join(lines)
         assert "ACTIVE" in text and "CANCELING" in text
         # At 80 columns the provider list steps aside for the table.
-        assert rig.app.main_screen.query_one("#providers").region.width == 0
+        assert main_screen(rig.app).query_one("#providers").region.width == 0
 
 
 async def test_ctrl_s_saves_visible_rows_and_a_screenshot(tmp_path):
@@ -404,11 +410,11 @@ async def test_bang_view_lists_only_flagged_batches_with_why():
         await pilot.press("exclamation_mark")
         await pilot.pause()
         assert isinstance(app.screen, FlaggedScreen)
-        table = app.screen.query_one("#flagged-table")
+        table = app.screen.query_one("#flagged-table", DataTable)
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         mine = [r for r in rows if r[1] == target.id]
         assert mine and "canceling" in mine[0][3]
-        assert len(rows) == sum(1 for _ in app.session.flags)
+        assert len(rows) == sum(1 for _ in live_session(app).flags)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen)

@@ -8,12 +8,13 @@ import pytest
 from textual.widgets import Input, Label, OptionList
 
 from bifrost_tui.config.connection import Connection
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.config.resolve import ResolvedConnection
+from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
 from bifrost_tui.ui.screens.main import MainScreen
 from bifrost_tui.ui.screens.profiles import ProfileForm, ProfilesScreen
-from tests.support.ui_fixtures import make_rig
+from tests.support.ui_fixtures import make_rig, save_profile_form
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ async def test_add_form_shows_each_problem_beside_its_field_and_saves_nothing(co
         await fill(pilot, "url", "https://ops:hunter2@gw.example.com")  # credentials in the URL
         await fill(pilot, "virtual_key_env", "PROD_VK_NOT_SET")  # missing env var
         await fill(pilot, "refresh", "fast")
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert isinstance(app.screen, ProfileForm)
         assert "already exists" in error_of(app, "name")
@@ -66,7 +67,7 @@ async def test_add_form_shows_each_problem_beside_its_field_and_saves_nothing(co
         assert "not set" in error_of(app, "virtual_key_env")
         assert "seconds" in error_of(app, "refresh")
         await fill(pilot, "url", "ftp://gw.example.com")
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert "http" in error_of(app, "url")
     assert (config_dir / "profiles.toml").read_bytes() == before  # nothing saved
@@ -82,7 +83,7 @@ async def test_add_valid_profile_saves_it(config_dir, monkeypatch):
         await fill(pilot, "url", "https://gw.example.com/bifrost/")
         await fill(pilot, "virtual_key_env", "PROD_VK")
         await fill(pilot, "accent", "red")
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert isinstance(app.screen, ProfilesScreen)
         options = app.screen.query_one("#profile-list", OptionList)
@@ -101,11 +102,11 @@ async def test_edit_changes_only_the_edited_fields(config_dir):
         app = rig.app
         assert app.screen.query_one("#f-name", Input).disabled
         await fill(pilot, "url", "https://user@staging.example.com")
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert "credentials" in error_of(app, "url")
         await fill(pilot, "url", "https://staging2.example.com")
-        app.screen.save()
+        save_profile_form(app)
         await pilot.pause()
         assert isinstance(app.screen, ProfilesScreen)
     saved = store_of(config_dir).load().profiles["staging"]
@@ -136,7 +137,7 @@ async def test_delete_asks_first(config_dir):
 async def test_switching_profile_reloads_the_batch_view_for_the_new_gateway(config_dir):
     rig = make_rig()
     async with rig.app.run_test(size=(120, 40)) as pilot:
-        await pilot.app.do_poll(deep=True)
+        await rig.app.do_poll(deep=True)
         assert rig.app.store.batches
         old_store = rig.app.store
         await pilot.press("p")
@@ -169,7 +170,10 @@ async def test_broken_profiles_file_is_shown_and_never_written(config_dir):
 
 async def test_first_run_opens_profiles_with_a_hint_and_offers_the_demo(config_dir):
     (config_dir / "profiles.toml").unlink()
-    app = BifrostApp(Connection(client_config=None, display_url=""), live_updates=False)
+    app = BifrostApp(
+        Connection(settings=ResolvedConnection(profile=None, base_url=""), client_config=None),
+        live_updates=False,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, ProfilesScreen)

@@ -1,0 +1,1 @@
+"""Live polls, watches and gateway faults below the screen, against the simulator."""

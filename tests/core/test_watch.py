@@ -20,6 +20,7 @@ import pytest
 from bifrost_tui.cli.watch import add_watch_arguments, format_event, run_watch
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.config.resolve import ResolvedConnection
 from bifrost_tui.core.watch import NOT_FOUND, WatchEvent, watch_batches
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.errors import NotFound
@@ -66,8 +67,8 @@ def world(clock: ManualClock) -> SimWorld:
 
 def connection(world: SimWorld, clock: ManualClock) -> Connection:
     return Connection(
+        settings=ResolvedConnection(profile=None, base_url=DEMO_URL),
         client_config=ClientConfig(base_url=DEMO_URL, retries=0),
-        display_url=DEMO_URL,
         clock=clock,
         transport=SimTransport(world, sleep=no_sleep),
         world=world,
@@ -531,6 +532,7 @@ def test_format_event_reads_like_the_issue_says():
         provider="anthropic",
         source=Source.RETRIEVE,
     )
+    assert batch.request_counts is not None
     event = WatchEvent(
         time=datetime(2026, 11, 28, 12, 3, 4, tzinfo=UTC),
         provider="anthropic",

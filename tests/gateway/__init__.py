@@ -1,0 +1,1 @@
+"""Client tests against scripted gateways (httpx.MockTransport) and a loopback TLS server."""

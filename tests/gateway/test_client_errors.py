@@ -22,9 +22,10 @@ from bifrost_tui.gateway.errors import (
     TLSFailure,
     Unreachable,
 )
-from bifrost_tui.gateway.http import MAX_MESSAGE_CHARS
+from bifrost_tui.gateway.reply import MAX_MESSAGE_CHARS
 from tests.support.client_fakes import (
     FakeGateway,
+    Handler,
     anthropic_error,
     batch_json,
     json_response,
@@ -35,8 +36,8 @@ BATCH_PATH = "/anthropic/v1/messages/batches/b1"
 GOLDEN = Path(__file__).parent.parent / "data" / "golden"
 
 
-async def _get_error(response: httpx.Response | object) -> GatewayError:
-    gateway = FakeGateway().on("GET", BATCH_PATH, response)  # type: ignore[arg-type]
+async def _get_error(response: httpx.Response | Handler) -> GatewayError:
+    gateway = FakeGateway().on("GET", BATCH_PATH, response)
     async with make_client(gateway, retries=0) as client:
         with pytest.raises(GatewayError) as info:
             await client.get_batch("openai", "b1")

@@ -25,6 +25,7 @@ from bifrost_tui.gateway.outcomes import CancelOutcome, ListingStatus
 from tests.support.client_fakes import (
     BASE,
     FakeGateway,
+    Handler,
     SleepRecorder,
     anthropic_error,
     batch_json,
@@ -533,7 +534,7 @@ async def test_repr_and_str_of_client_and_config_hide_secrets() -> None:
 
 async def test_no_raised_error_or_log_line_contains_a_secret(caplog) -> None:
     echo = f"virtual key {VK} refused; Authorization was Basic admin:{PASSWORD}; {HEADER_VALUE}"
-    scenarios = [
+    scenarios: list[httpx.Response | Handler] = [
         anthropic_error(401, echo),
         anthropic_error(404, echo),
         anthropic_error(409, echo),

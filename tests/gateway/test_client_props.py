@@ -87,7 +87,7 @@ def _handler(status: int, body: bytes, content_type: str):
 
 async def _exercise(status: int, body: bytes, content_type: str) -> None:
     gateway = FakeGateway()
-    gateway.path_of = lambda request: "any"  # type: ignore[method-assign]
+    gateway.path_of = lambda request: "any"  # type: ignore[method-assign]  # one route for every path
     handler = _handler(status, body, content_type)
     gateway.on("GET", "any", handler).on("POST", "any", handler)
     # One retry is enough to walk the retry path; more only multiplies requests per example.

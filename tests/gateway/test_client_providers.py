@@ -22,7 +22,7 @@ BIFROST_401 = {"is_bifrost_error": False, "status_code": 401, "error": {"message
 USABLE = {"keys": [{"id": "k1", "use_for_batch_api": True}], "total": 1}
 
 
-def providers_body(*entries: dict) -> httpx.Response:
+def providers_body(*entries: object) -> httpx.Response:
     return json_response(200, {"providers": list(entries), "total": len(entries)})
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
+from bifrost_tui.gateway.endpoint import tls_verify
 from bifrost_tui.gateway.errors import GatewayConfigError, TLSFailure
-from bifrost_tui.gateway.http import tls_verify
 
 TLS = Path(__file__).parent.parent / "data" / "tls"
 BODY = b'{"status":"ok","components":{"db_pings":"ok"}}'

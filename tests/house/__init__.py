@@ -1,0 +1,1 @@
+"""The house rules: layout, module sizes, import weight, docs citations, benchmark smoke runs."""

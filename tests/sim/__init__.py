@@ -1,0 +1,1 @@
+"""The simulated gateway (world, quirks, transport, server) and the client against it."""

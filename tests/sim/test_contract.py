@@ -3,7 +3,7 @@
 Every route the simulator serves and every route the client calls must exist in the spec with that
 method, with the parameters we use declared. Responses the simulator returns are validated
 structurally against the spec's schemas by the small checker below. Where the spec and the gateway's
-documented real behaviour (docs/bifrost-gateway.md) disagree, the test asserts the *real* behaviour
+documented real behaviour (docs/gateway.md) disagree, the test asserts the *real* behaviour
 and names the deviation; the code wins over the spec.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from pydantic import SecretStr
 
 from bifrost_tui.sim import DashboardAuth, KeyConfig, ProviderConfig, SimWorld
-from bifrost_tui.sim.handler import ROUTES
+from bifrost_tui.sim.routes import ROUTES
 from tests.support.sim_fixtures import DATA, T0, call, clock_at, openai_world_10_1, provider_header
 
 SPEC: dict[str, Any] = json.loads((DATA / "openapi-batch-subset.json").read_text(encoding="utf-8"))

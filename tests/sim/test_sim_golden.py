@@ -1,4 +1,4 @@
-"""The simulator reproduces bifrost-gateway.md §10's JSON examples exactly (tests/data/golden)."""
+"""The simulator reproduces docs/gateway.md §10's JSON examples exactly (tests/data/golden)."""
 
 from __future__ import annotations
 

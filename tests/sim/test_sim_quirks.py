@@ -1,4 +1,4 @@
-"""Each documented gateway quirk, reproduced by the simulator (bifrost-gateway.md §2-§5)."""
+"""Each documented gateway quirk, reproduced by the simulator (docs/gateway.md §2-§5)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,14 @@ from bifrost_tui.sim import (
     standard_providers,
 )
 from bifrost_tui.sim.emit import parse_serial_cursor
-from tests.support.sim_fixtures import T0, call, clock_at, openai_world_10_1, provider_header
+from tests.support.sim_fixtures import (
+    T0,
+    call,
+    clock_at,
+    native_status,
+    openai_world_10_1,
+    provider_header,
+)
 
 LIST = "/anthropic/v1/messages/batches"
 
@@ -328,7 +335,7 @@ class TestCancel:
                 "message": "Cannot cancel a batch with status 'completed'.",
             },
         }
-        assert world.get("openai", "batch_6822c2aa").native == "completed"
+        assert native_status(world, "openai", "batch_6822c2aa") == "completed"
 
     def test_cancel_conflict_status_is_configurable(self):
         world = SimWorld(

@@ -12,7 +12,7 @@ import pytest
 
 from bifrost_tui.sim import SimServer, SimWorld
 from bifrost_tui.sim.cli import add_arguments, run
-from tests.support.sim_fixtures import golden, openai_world_10_1, same_json
+from tests.support.sim_fixtures import golden, native_status, openai_world_10_1, same_json
 
 LIST = "/anthropic/v1/messages/batches"
 OPENAI = {"x-model-provider": "openai"}
@@ -49,7 +49,7 @@ def test_down_and_drop_after_send_close_the_connection(world: SimWorld):
         world.faults.drop_next()
         with pytest.raises(httpx.TransportError):
             client.post(f"{LIST}/batch_6823a1f0/cancel", headers=OPENAI)
-        assert world.get("openai", "batch_6823a1f0").native == "cancelling"
+        assert native_status(world, "openai", "batch_6823a1f0") == "cancelling"
         world.faults.down = True
         with pytest.raises(httpx.TransportError):
             client.get("/health")

@@ -10,7 +10,14 @@ import pytest
 from pydantic import SecretStr
 
 from bifrost_tui.sim import DashboardAuth, Faults, ProviderConfig, SimTransport, SimWorld
-from tests.support.sim_fixtures import T0, clock_at, golden, openai_world_10_1, same_json
+from tests.support.sim_fixtures import (
+    T0,
+    clock_at,
+    golden,
+    native_status,
+    openai_world_10_1,
+    same_json,
+)
 
 LIST = "/anthropic/v1/messages/batches"
 CANCEL = f"{LIST}/batch_6823a1f0/cancel"
@@ -59,7 +66,7 @@ async def test_gateway_down_raises_connect_error_and_nothing_happens(
     world.faults.down = True
     with pytest.raises(httpx.ConnectError):
         await client.post(CANCEL, headers=OPENAI)
-    assert world.get("openai", "batch_6823a1f0").native == "in_progress"
+    assert native_status(world, "openai", "batch_6823a1f0") == "in_progress"
     [record] = world.requests(op="batch_cancel")
     assert record.handled is False and record.status is None
 
@@ -70,7 +77,7 @@ async def test_drop_after_send_applies_the_cancel_but_loses_the_answer(
     world.faults.drop_next()
     with pytest.raises(httpx.RemoteProtocolError):
         await client.post(CANCEL, headers=OPENAI)
-    assert world.get("openai", "batch_6823a1f0").native == "cancelling"
+    assert native_status(world, "openai", "batch_6823a1f0") == "cancelling"
     # The answer for the next call is normal again (a one-shot fault).
     response = await client.get(f"{LIST}/batch_6823a1f0", headers=OPENAI)
     assert response.json()["processing_status"] == "canceling"
@@ -86,7 +93,7 @@ async def test_drop_can_be_a_read_error_and_persistent_for_every_cancel(
     world.faults.drop_cancel_after_send = True
     with pytest.raises(httpx.RemoteProtocolError):
         await client.post(f"{LIST}/batch_two/cancel", headers=OPENAI)
-    assert world.get("openai", "batch_two").native == "cancelling"
+    assert native_status(world, "openai", "batch_two") == "cancelling"
     assert (await client.get(LIST, headers=OPENAI)).status_code == 200  # lists are unaffected
 
 
@@ -142,7 +149,7 @@ async def test_error_rate_answers_from_a_reverse_proxy_with_html(
         assert b"nginx" in response.content
     assert set(statuses) <= {500, 502, 503} and len(set(statuses)) > 1
     # The gateway never saw them: the batch is untouched.
-    assert world.get("openai", "batch_6823a1f0").native == "in_progress"
+    assert native_status(world, "openai", "batch_6823a1f0") == "in_progress"
     assert all(not r.handled for r in world.requests())
 
 
@@ -176,7 +183,7 @@ async def test_fail_next_with_apply_lets_the_cancel_land(
     world.faults.fail_next(502, "<html>bad gateway</html>", path="/cancel", apply=True)
     response = await client.post(CANCEL, headers=OPENAI)
     assert response.status_code == 502
-    assert world.get("openai", "batch_6823a1f0").native == "cancelling"
+    assert native_status(world, "openai", "batch_6823a1f0") == "cancelling"
 
 
 async def test_refuse_next_refuses_once(client: httpx.AsyncClient, world: SimWorld):

@@ -1,0 +1,1 @@
+"""Snapshot tests: what an operator sees."""

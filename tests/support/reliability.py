@@ -17,6 +17,7 @@ import httpx
 
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.config.resolve import ResolvedConnection
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui.app import BifrostApp
@@ -71,7 +72,7 @@ def tls_failure(request: httpx.Request) -> BaseException:
     cause = ssl.SSLCertVerificationError(
         1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
     )
-    cause.verify_message = "self-signed certificate"  # type: ignore[attr-defined]
+    cause.verify_message = "self-signed certificate"
     error = httpx.ConnectError(str(cause), request=request)
     error.__cause__ = cause
     return error
@@ -97,18 +98,21 @@ def rig(
     config.setdefault("retries", 0)
     config.setdefault("base_url", DEMO_URL)
     connection = Connection(
+        settings=ResolvedConnection(
+            profile=profile,
+            base_url=config["base_url"],
+            read_only=read_only,
+            read_only_reasons=("profile",) if read_only else (),
+        ),
         client_config=ClientConfig(**config),
-        display_url=config["base_url"],
-        profile_name=profile,
-        read_only=read_only,
-        profile_read_only=read_only,
         clock=world.clock,
         transport=network,
         world=world,
         **(connection_opts or {}),
     )
     app = BifrostApp(connection, clock=world.clock, live_updates=False)
-    return Rig(app, world, world.clock), network  # type: ignore[arg-type]
+    assert isinstance(world.clock, ManualClock), "the tests move time by hand"
+    return Rig(app, world, world.clock), network
 
 
 def screen_strips(app: BifrostApp) -> list[Any]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bifrost_tui.config.profiles import ProfileStore
+from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.ui.app import BifrostApp
-from bifrost_tui.ui.widgets.batch_table import BatchTable
-from tests.support.ui_fixtures import first_with, make_rig
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
+from tests.support.ui_fixtures import first_with, main_screen, make_rig
 
 #: A fixed directory for profiles in scenes: the profiles screen shows the file's path.
 PROFILES_DIR = Path("/tmp/bifrost-tui-scenes/config")
@@ -24,7 +24,7 @@ def profiles_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield from use_profiles_dir(monkeypatch.setenv)
 
 
-def use_profiles_dir(setenv: Callable[[str, str], None]) -> Iterator[Path]:
+def use_profiles_dir(setenv: Callable[[str, str], None]) -> Generator[Path, None, None]:
     shutil.rmtree(PROFILES_DIR.parent, ignore_errors=True)
     PROFILES_DIR.mkdir(parents=True, mode=0o700)
     setenv("BIFROST_TUI_CONFIG_DIR", str(PROFILES_DIR))
@@ -73,7 +73,7 @@ def _cursor_on(predicate: Callable[[Any], bool]) -> Callable[[Pilot], Awaitable[
     async def move(pilot: Pilot) -> None:
         app = pilot.app
         batch = first_with(app, predicate)
-        app.main_screen.query_one(BatchTable).move_cursor_to_key(batch.key)
+        main_screen(app).query_one(BatchTable).move_cursor_to_key(batch.key)
         await pilot.pause()
 
     return move

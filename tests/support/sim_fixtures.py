@@ -1,4 +1,5 @@
-"""Shared helpers for the simulator's tests: fixed clocks, the §10 worlds and the golden files."""
+"""Shared helpers for the simulator's tests: fixed clocks, the worlds of docs/gateway.md §10 and
+the golden files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from bifrost_tui.sim import SimRequest, SimResponse, SimWorld
 DATA = Path(__file__).parent.parent / "data"
 GOLDEN = DATA / "golden"
 
-#: 2026-05-13T11:00:00Z: after every batch of the §10 examples was created, before any expiry.
+#: 2026-05-13T11:00:00Z: after every batch of the docs/gateway.md §10 examples was created, before
+#: any expiry.
 T0 = datetime(2026, 5, 13, 11, 0, 0, tzinfo=UTC)
 
 
@@ -45,13 +47,20 @@ def call(
     return world.handle(SimRequest(method, path, query, lowered, body))
 
 
+def native_status(world: SimWorld, provider: str, batch_id: str) -> str:
+    """The upstream's own status word for a batch that must exist in ``world``."""
+    batch = world.get(provider, batch_id)
+    assert batch is not None, f"{provider} has no batch {batch_id!r}"
+    return batch.native
+
+
 def provider_header(name: str) -> dict[str, str]:
     return {"x-model-provider": name}
 
 
 def openai_world_10_1(clock: ManualClock | None = None, **opts: Any) -> SimWorld:
-    """The five OpenAI batches of §10.1 (added oldest-listed last, so the list shows them in the
-    document's order), with the in-progress one carrying the §10.5 extras."""
+    """The five OpenAI batches of docs/gateway.md §10.1 (added oldest-listed last, so the list
+    shows them in the document's order), with the in-progress one carrying the §10.5 extras."""
     world = SimWorld(clock or clock_at(), seed=1, **opts)
     world.add_batch(
         "openai",

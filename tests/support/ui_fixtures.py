@@ -8,10 +8,14 @@ from typing import Any
 
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config.connection import DEMO_URL, Connection
+from bifrost_tui.config.resolve import ResolvedConnection
+from bifrost_tui.core.live import LiveSession
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.gateway.models import Batch
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui.app import BifrostApp
+from bifrost_tui.ui.screens.main import MainScreen
+from bifrost_tui.ui.screens.profiles import ProfileForm
 
 #: Fixed "now" for every console test and snapshot.
 T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
@@ -41,16 +45,37 @@ def make_rig(
     world_opts.setdefault("arrival_interval", None)  # no batches appear between polls
     world = world or SimWorld.demo(clock, seed=seed, **world_opts)
     connection = Connection(
+        settings=ResolvedConnection(
+            profile=profile,
+            base_url=DEMO_URL,
+            read_only=read_only,
+            read_only_reasons=("profile",) if read_only else (),
+        ),
         client_config=ClientConfig(base_url=DEMO_URL, retries=0),
-        display_url=DEMO_URL,
-        profile_name=profile,
-        read_only=read_only,
-        profile_read_only=read_only,
         clock=clock,
         transport=SimTransport(world, sleep=sleep or no_sleep),
         world=world,
     )
     return Rig(BifrostApp(connection, clock=clock, live_updates=False), world, clock)
+
+
+def main_screen(app: BifrostApp) -> MainScreen:
+    """The batches screen of a console that has started its session."""
+    assert app.main_screen is not None, "the console has not started a session"
+    return app.main_screen
+
+
+def live_session(app: BifrostApp) -> LiveSession:
+    """The live session of a console that has started one."""
+    assert app.session is not None, "the console has not started a session"
+    return app.session
+
+
+def save_profile_form(app: BifrostApp) -> None:
+    """Press the profile form's Save (the form must be the screen on top)."""
+    form = app.screen
+    assert isinstance(form, ProfileForm)
+    form.save()
 
 
 def first_with(app: BifrostApp, predicate: Any) -> Batch:

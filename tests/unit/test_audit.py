@@ -4,12 +4,15 @@ failures, redaction and size caps."""
 from __future__ import annotations
 
 import errno
+import getpass
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
 import threading
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,19 +20,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bifrost_tui.audit import log as audit
-from bifrost_tui.audit.log import (
-    ENTRY_FIELDS,
+from bifrost_tui.audit.hook import audit_item
+from bifrost_tui.audit.log import AuditLog, AuditWriteError
+from bifrost_tui.audit.record import (
+    ERROR_MAX_CHARS,
     MAX_LINE_BYTES,
-    REASON_INTERRUPTED,
-    REASON_READ_ONLY,
     AuditEntry,
-    AuditLog,
-    AuditWriteError,
     encode_line,
+    local_host,
+    local_user,
     scrub_text,
 )
 from bifrost_tui.clock import ManualClock
+from bifrost_tui.config.connection import Connection
+from bifrost_tui.config.resolve import ResolvedConnection
+from bifrost_tui.core.bulk import ItemResult
 from bifrost_tui.gateway.errors import NotFound, Unreachable
 from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult
@@ -195,29 +200,29 @@ def test_entry_for_an_unknown_outcome_keeps_the_reason_the_reread_failed(log: Au
     assert entry.reason == "re-read failed: unreachable: connection refused"
 
 
-def test_local_entries_for_read_only_skipped_and_interrupted(log: AuditLog) -> None:
-    def local(batch_id: str, outcome: str, reason: str, before: object) -> AuditEntry:
-        return log.local_entry(
-            "anthropic",
-            batch_id,
-            outcome=outcome,
-            reason=reason,
-            profile="prod",
-            gateway="https://gw.example.com",
-            state_before=before,
-            source="cli",
-            bulk_id="bk",
-        )
+def test_local_outcomes_for_read_only_skipped_and_interrupted(log: AuditLog) -> None:
+    conn = Connection(
+        settings=ResolvedConnection(profile="prod", base_url="https://gw.example.com"),
+        client_config=None,
+    )
+    interrupted = "interrupted: the request left, no answer came back"
 
-    log.record(local("b1", "not_sent", REASON_READ_ONLY, "active"))
-    log.record(local("b2", "skipped", "batch already ended", State.ENDED_OK))
-    log.record(local("b3", "unknown", REASON_INTERRUPTED, State.ACTIVE))
+    def local(batch_id: str, outcome: str, reason: str, before: State) -> None:
+        item = ItemResult(("anthropic", batch_id), outcome, before, reason=reason)
+        audit_item(conn, item, source="cli", bulk_id="bk", log=log)
+
+    local("b1", "not_sent", "read-only", State.ACTIVE)
+    local("b2", "skipped", "batch already ended", State.ENDED_OK)
+    local("b3", "unknown", interrupted, State.ACTIVE)
     got = [(e.batch_id, e.outcome, e.reason, e.state_before) for e in log.read()]
     assert got == [
         ("b1", "not_sent", "read-only", "active"),
         ("b2", "skipped", "batch already ended", "ended-ok"),
-        ("b3", "unknown", REASON_INTERRUPTED, "active"),
+        ("b3", "unknown", interrupted, "active"),
     ]
+    assert {(e.profile, e.gateway, e.bulk_id) for e in log.read()} == {
+        ("prod", "https://gw.example.com", "bk")
+    }
 
 
 def test_user_and_host_fall_back_to_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,9 +232,9 @@ def test_user_and_host_fall_back_to_unknown(monkeypatch: pytest.MonkeyPatch) -> 
     def no_host() -> str:
         raise OSError("no hostname")
 
-    monkeypatch.setattr(audit.getpass, "getuser", no_user)
-    monkeypatch.setattr(audit.socket, "gethostname", no_host)
-    assert (audit.local_user(), audit.local_host()) == ("unknown", "unknown")
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    monkeypatch.setattr(socket, "gethostname", no_host)
+    assert (local_user(), local_host()) == ("unknown", "unknown")
 
 
 # --------------------------------------------------------------------------- since
@@ -289,10 +294,10 @@ def test_a_rotation_failure_still_appends_the_line(
     def broken_replace(src: object, dst: object) -> None:
         raise OSError(errno.EBUSY, "Device or resource busy")
 
-    monkeypatch.setattr(audit.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     log.record(make_entry("b"))
     monkeypatch.undo()
-    assert isinstance(log.rotation_error, OSError)
+    assert log.files() == [log.path], "the rotation failed: no backup was made"
     assert [e.batch_id for e in log.read()] == ["a", "b"]
 
 
@@ -301,7 +306,8 @@ def test_a_rotation_failure_still_appends_the_line(
 WRITER = """
 import sys
 from pathlib import Path
-from bifrost_tui.audit.log import AuditEntry, AuditLog
+from bifrost_tui.audit.log import AuditLog
+from bifrost_tui.audit.record import AuditEntry
 from datetime import UTC, datetime
 path, name, count, max_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 log = AuditLog(Path(path), max_bytes=max_bytes, backups=100)
@@ -416,7 +422,7 @@ def test_a_short_write_is_a_failure_and_the_next_line_is_still_readable(
     def short_write(fd: int, data: bytes) -> int:
         return real_write(fd, data[:20])
 
-    monkeypatch.setattr(audit.os, "write", short_write)
+    monkeypatch.setattr(os, "write", short_write)
     with pytest.raises(AuditWriteError, match="short write"):
         log.record(make_entry("torn"))
     monkeypatch.undo()
@@ -452,7 +458,7 @@ def test_disk_full_raises_audit_write_error_naming_the_path(
     def full(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(audit.os, "write", full)
+    monkeypatch.setattr(os, "write", full)
     with pytest.raises(AuditWriteError) as info:
         log.record(make_entry())
     monkeypatch.undo()
@@ -548,8 +554,9 @@ def test_built_in_scrub_removes_common_secret_shapes(text: str) -> None:
 
 def test_no_field_of_an_entry_can_carry_headers_or_credentials() -> None:
     risky = ("header", "key", "token", "password", "secret", "auth", "cookie", "credential")
-    assert not [f for f in ENTRY_FIELDS if any(word in f for word in risky)]
-    assert set(make_entry().to_json()) == set(ENTRY_FIELDS) - {"truncated"}
+    names = [f.name for f in fields(AuditEntry)]
+    assert not [n for n in names if any(word in n for word in risky)]
+    assert set(make_entry().to_json()) == set(names) - {"truncated"}
     with pytest.raises(TypeError):
         make_entry(headers={"x-bf-vk": PLANTED})
 
@@ -565,7 +572,7 @@ def test_a_ten_thousand_character_batch_id_still_makes_one_valid_line(log: Audit
     (entry,) = log.read()
     assert entry.batch_id.startswith("msgbatch_xxx") and entry.batch_id.endswith("…")
     assert set(entry.truncated) == {"batch_id", "error"}
-    assert len(entry.error or "") <= audit.ERROR_MAX_CHARS
+    assert len(entry.error or "") <= ERROR_MAX_CHARS
 
 
 def test_escaped_non_ascii_is_cut_to_fit_the_line(log: AuditLog) -> None:

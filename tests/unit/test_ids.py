@@ -96,7 +96,7 @@ async def test_get_and_cancel_put_any_id_in_exactly_one_segment(raw: str) -> Non
         seen.append(request.url.raw_path)
         return json_response(200, batch_json("x"))
 
-    gateway.path_of = lambda request: "any"  # type: ignore[method-assign]
+    gateway.path_of = lambda request: "any"  # type: ignore[method-assign]  # one route for every path
     gateway.on("GET", "any", record).on("POST", "any", record)
     async with _client(gateway) as client:
         await client.get_batch("openai", raw)
@@ -124,7 +124,7 @@ async def test_any_text_id_stays_inside_the_batches_prefix(raw: str) -> None:
         seen.append(request.url.raw_path)
         return json_response(200, batch_json("x"))
 
-    gateway.path_of = lambda request: "any"  # type: ignore[method-assign]
+    gateway.path_of = lambda request: "any"  # type: ignore[method-assign]  # one route for every path
     gateway.on("GET", "any", record)
     async with _client(gateway) as client:
         await client.get_batch("anthropic", raw)

@@ -1,4 +1,4 @@
-"""The wire models and Batch: every quirk of what Bifrost emits (gateway notes §3, §10)."""
+"""The wire models and Batch: every quirk of what Bifrost emits (docs/gateway.md §3, §10)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from bifrost_tui.gateway.models import (
 
 GOLDEN = Path(__file__).parent.parent / "data" / "golden"
 
-# Gateway notes §10.1: GET /anthropic/v1/messages/batches with x-model-provider: openai.
-LIST_OPENAI = {
+# docs/gateway.md §10.1: GET /anthropic/v1/messages/batches with x-model-provider: openai.
+LIST_OPENAI: dict[str, Any] = {
     "data": [
         {
             "id": "batch_6823a1f0",
@@ -99,7 +99,7 @@ LIST_OPENAI = {
     ],
     "has_more": False,
 }
-# §10.2: retrieve with x-model-provider: anthropic.
+# docs/gateway.md §10.2: retrieve with x-model-provider: anthropic.
 RETRIEVE_ANTHROPIC = {
     "id": "msgbatch_01HkcTjaV5uDC8jWR4ZsDV8d",
     "type": "message_batch",
@@ -110,7 +110,7 @@ RETRIEVE_ANTHROPIC = {
     "expires_at": "2026-05-13T10:00:00Z",
     "results_url": "https://api.anthropic.com/v1/messages/batches/msgbatch_01HkcTjaV5uDC8jWR4ZsDV8d/results",
 }
-# §10.3: cancel with x-model-provider: openai.
+# docs/gateway.md §10.3: cancel with x-model-provider: openai.
 CANCEL_REPLY = {
     "id": "batch_6823a1f0",
     "type": "message_batch",
@@ -122,8 +122,10 @@ CANCEL_REPLY = {
 }
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- statuses
@@ -479,12 +481,12 @@ def test_list_page_from_the_notes_parses_to_the_expected_states() -> None:
         State.ACTIVE,
     ]
     assert [b.cancellable for b in batches] == [True, False, False, False, True]
-    assert page.has_more is False and page.first_id is None
+    assert page.has_more is False
 
 
 def test_list_page_is_lenient_about_has_more_and_cursors() -> None:
-    page = parse_list_page({"data": [], "has_more": "yes", "next_cursor": "", "first_id": 7})
-    assert page.has_more is False and page.next_cursor is None and page.first_id is None
+    page = parse_list_page({"data": [], "has_more": "yes", "next_cursor": ""})
+    assert page.has_more is False and page.next_cursor is None
     page = parse_list_page({"data": [], "has_more": 1, "next_cursor": "abc", "extra": [1]})
     assert page.has_more is True and page.next_cursor == "abc"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from bifrost_tui.config.profiles import (
-    ConfigError,
+from bifrost_tui.config.errors import ConfigError
+from bifrost_tui.config.model import (
     Profile,
     env_flag,
     normalize_url,
@@ -94,7 +94,6 @@ def test_stored_key_replaces_the_default_env_reference() -> None:
     p = Profile.model_validate({"name": "x", "url": "https://gw", "virtual_key": "sk-bf-abc"})
     assert p.virtual_key_env is None
     assert p.virtual_key is not None and p.virtual_key.get_secret_value() == "sk-bf-abc"
-    assert p.stores_secrets == ["virtual_key"]
 
 
 def test_naming_both_a_variable_and_a_stored_key_is_refused_without_the_key() -> None:

@@ -8,15 +8,14 @@ import pytest
 from pydantic import SecretStr
 
 from bifrost_tui.config import paths
-from bifrost_tui.config.profiles import (
+from bifrost_tui.config.errors import (
     ConfigError,
     NoGatewayChosen,
     ProfileFileError,
     ProfileNotFound,
-    ProfileStore,
-    ResolvedConnection,
-    resolve_connection,
 )
+from bifrost_tui.config.resolve import ResolvedConnection, resolve_connection
+from bifrost_tui.config.store import ProfileStore
 
 STAGING_KEY = "sk-bf-STAGING-key-111"
 PROD_KEY = "sk-bf-PROD-key-222"

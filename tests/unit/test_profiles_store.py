@@ -13,16 +13,14 @@ import pytest
 from pydantic import SecretStr
 
 from bifrost_tui.config import paths
-from bifrost_tui.config.profiles import (
-    MAX_FILE_BYTES,
+from bifrost_tui.config.errors import (
     ConcurrentModification,
     ConfigError,
     ProfileExists,
     ProfileFileError,
     ProfileNotFound,
-    ProfileStore,
-    parse_profiles,
 )
+from bifrost_tui.config.store import MAX_FILE_BYTES, ProfileStore, parse_profiles
 
 PLANTED = "sk-bf-PLANTED-0123456789"
 
@@ -172,7 +170,7 @@ def test_unknown_settings_warn_but_load(store: ProfileStore) -> None:
 def test_newer_schema_keeps_unknown_keys_with_one_warning(store: ProfileStore) -> None:
     write(store, HAND_WRITTEN.replace("schema_version = 1", "schema_version = 2"))
     loaded = store.load()
-    assert loaded.schema_version == 2
+    assert any("schema 2," in w for w in loaded.warnings)
     assert any("newer bifrost-tui" in w for w in loaded.warnings)
     assert not any("future_setting" in w for w in loaded.warnings)
     store.edit("staging", {"note": "x"})
@@ -307,7 +305,7 @@ def test_process_killed_mid_write_leaves_old_file_whole(store: ProfileStore) -> 
         f"""
         import os
         from pathlib import Path
-        from bifrost_tui.config.profiles import ProfileStore
+        from bifrost_tui.config.store import ProfileStore
         target = Path({str(store.path)!r})
         real = os.replace
         def die(src, dst):

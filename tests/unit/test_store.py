@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bifrost_tui.core.store import BatchStore, SortKey
+from bifrost_tui.core.sorting import SortKey
+from bifrost_tui.core.store import BatchStore
 from bifrost_tui.gateway.errors import Unreachable
 from bifrost_tui.gateway.models import Batch, ProviderInfo, RequestCounts, Source, State
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing

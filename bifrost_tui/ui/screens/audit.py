@@ -8,7 +8,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from bifrost_tui.audit.log import AUDIT_COLUMNS, AuditLog, render_entries
+from bifrost_tui.audit.log import AuditLog
+from bifrost_tui.audit.render import AUDIT_COLUMNS, render_entries
 from bifrost_tui.textsafe import safe_text
 
 #: Entries shown at most (the CLI's `bifrost-tui audit` prints them all).

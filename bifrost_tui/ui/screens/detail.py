@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from bifrost_tui.core.store import Key
@@ -24,6 +23,7 @@ from bifrost_tui.formatting import (
 )
 from bifrost_tui.gateway.models import COUNT_FIELDS, Batch, Source, trusted_count_fields
 from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 
 #: Characters of raw JSON shown (a hostile 10 MB body must not freeze the screen).
 RAW_LIMIT = 20_000
@@ -111,7 +111,7 @@ def render_detail(batch: Batch, now: datetime) -> Text:
     return text
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(ConsoleScreen[None]):
     """Follows its batch live: the app calls ``update_batch`` when the store changes."""
 
     BINDINGS = [
@@ -136,17 +136,17 @@ class DetailScreen(Screen[None]):
         self.update_batch()
 
     def update_batch(self) -> None:
-        batch = self.app.store.batches.get(self.key)  # type: ignore[attr-defined]
+        batch = self.bapp.store.batches.get(self.key)
         widget = self.query_one("#detail", Static)
         if batch is None:
             widget.update(Text("This batch is no longer listed by the gateway."))
             return
-        widget.update(render_detail(batch, self.app.clock.now()))  # type: ignore[attr-defined]
+        widget.update(render_detail(batch, self.bapp.clock.now()))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel" and self.app.read_only:  # type: ignore[attr-defined]
+        if action == "cancel" and self.bapp.read_only:
             return False
         return True
 
     def action_cancel(self) -> None:
-        self.app.request_cancel(self.key)  # type: ignore[attr-defined]
+        self.bapp.request_cancel(self.key)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from bifrost_tui.formatting import STATE_LABELS
 from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 
 
-class FlaggedScreen(Screen[None]):
+class FlaggedScreen(ConsoleScreen[None]):
     """Rules judge only what the provider's fields can support: silence is never a false alarm."""
 
     BINDINGS = [
@@ -37,9 +37,9 @@ class FlaggedScreen(Screen[None]):
         table.focus()
 
     def reload(self) -> None:
-        app = self.app
-        session = app.session  # type: ignore[attr-defined]
-        store = app.store  # type: ignore[attr-defined]
+        app = self.bapp
+        session = app.session
+        store = app.store
         table = self.query_one(DataTable)
         table.clear()
         flags = session.flags if session is not None else {}
@@ -72,4 +72,4 @@ class FlaggedScreen(Screen[None]):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """``enter`` on a row: the batch's detail screen."""
         provider, _, batch_id = (event.row_key.value or "").partition("\x00")
-        self.app.open_detail((provider, batch_id))  # type: ignore[attr-defined]
+        self.bapp.open_detail((provider, batch_id))

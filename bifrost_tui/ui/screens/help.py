@@ -85,5 +85,5 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(render_help(), markup=False)
 
-    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+    async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

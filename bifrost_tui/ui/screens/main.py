@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
-from bifrost_tui.core.store import SORT_CYCLE, Diff
-from bifrost_tui.ui.widgets.batch_table import BatchTable
+from bifrost_tui.core.sorting import SORT_CYCLE
+from bifrost_tui.core.store import Diff
+from bifrost_tui.ui.screens.console_screen import ConsoleScreen
+from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 from bifrost_tui.ui.widgets.crumbs import CrumbBar
 from bifrost_tui.ui.widgets.flash import FlashBar
 from bifrost_tui.ui.widgets.providers import ALL_ID, ProviderList
 
-if TYPE_CHECKING:
-    from bifrost_tui.ui.app import BifrostApp
 
-
-class MainScreen(Screen[None]):
+class MainScreen(ConsoleScreen[None]):
     """Keys act on the batch under the cursor; the app owns polling and cancels."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -53,10 +49,6 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._table: BatchTable | None = None
-
-    @property
-    def bapp(self) -> BifrostApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         app = self.bapp
@@ -157,17 +149,16 @@ class MainScreen(Screen[None]):
         event.input.display = False
         self.table.focus()
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", None)
+    def on_key(self, event: events.Key) -> None:
         field = self.query_one("#filter", Input)
-        if key == "escape" and field.has_focus:
+        if event.key == "escape" and field.has_focus:
             field.value = ""
             field.display = False
             self.bapp.store.set_view(text="")
             self.table.refresh_view(None)
             self.table.focus()
             self.update_crumbs()
-            event.stop()  # type: ignore[attr-defined]
+            event.stop()
 
     def action_sort(self) -> None:
         store = self.bapp.store

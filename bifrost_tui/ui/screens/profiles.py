@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from bifrost_tui.config.connection import ConfigError as ConnectionConfigError
 from bifrost_tui.config.connection import demo_connection, open_connection
-from bifrost_tui.config.profiles import (
+from bifrost_tui.config.errors import (
     ConcurrentModification,
     ConfigError,
-    Profile,
     ProfileExists,
     ProfileFileError,
-    ProfilesFile,
-    ProfileStore,
-    normalize_url,
-    validate_profile_name,
 )
+from bifrost_tui.config.model import Profile, normalize_url, validate_profile_name
+from bifrost_tui.config.store import ProfilesFile, ProfileStore
 from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
-
-if TYPE_CHECKING:
-    from bifrost_tui.ui.app import BifrostApp
+from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 
 #: Said when another process (a CLI in another pane, an editor) wrote the file meanwhile.
 CHANGED_ELSEWHERE = (
@@ -67,7 +62,7 @@ def profile_prompt(profile: Profile, is_default: bool, current: bool) -> Text:
     return Text.assemble(*parts)
 
 
-class ProfilesScreen(Screen[None]):
+class ProfilesScreen(ConsoleScreen[None]):
     BINDINGS = [
         Binding("enter", "switch", "Switch", show=True, priority=False),
         Binding("a", "add", "Add"),
@@ -89,10 +84,6 @@ class ProfilesScreen(Screen[None]):
         self.first_run = first_run
         self.store = store or ProfileStore()
         self.loaded: ProfilesFile | None = None
-
-    @property
-    def bapp(self) -> BifrostApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Gateway profiles", style="bold"), id="title")
@@ -141,8 +132,8 @@ class ProfilesScreen(Screen[None]):
         option = options.highlighted_option
         return option.id if option is not None else None
 
-    def _flash(self, message: str, severity: str = "information") -> None:
-        self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
+    def _flash(self, message: str, severity: SeverityLevel = "information") -> None:
+        self.notify(message, severity=severity, markup=False)
 
     # ---- actions -----------------------------------------------------------------------------
 
@@ -163,7 +154,7 @@ class ProfilesScreen(Screen[None]):
                 refresh=None,
                 env=os.environ,
             )
-        except ConnectionConfigError as exc:
+        except ConfigError as exc:
             self._flash(str(exc), "error")
             return
         for warning in connection.warnings:

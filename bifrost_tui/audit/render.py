@@ -1,0 +1,53 @@
+"""Audit entries for people: the rows and headings of the CLI table and the console screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bifrost_tui.audit.record import AuditEntry
+from bifrost_tui.textsafe import safe_text
+
+#: Column headings of ``render_entries`` rows (the CLI table and the console's audit screen).
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "TIME (UTC)",
+    "SOURCE",
+    "USER@HOST",
+    "PROFILE",
+    "PROVIDER",
+    "BATCH ID",
+    "BEFORE → AFTER",
+    "OUTCOME",
+    "HTTP",
+    "REQUEST ID",
+    "ERROR / REASON",
+)
+
+
+def render_entry(entry: AuditEntry, *, detail_width: int | None = 120) -> tuple[str, ...]:
+    """One row of plain, terminal-safe strings; the batch id is never cut."""
+    before = entry.state_before or "?"
+    after = entry.state_after or ("?" if entry.outcome in ("accepted", "unknown") else "—")
+    detail = "; ".join(t for t in (entry.error, entry.reason) if t)
+    if entry.truncated:
+        detail = f"{detail} [truncated: {', '.join(entry.truncated)}]".strip()
+    source = entry.source if entry.bulk_id is None else f"{entry.source} bulk"
+    return (
+        entry.time.strftime("%Y-%m-%d %H:%M:%S"),
+        safe_text(source),
+        safe_text(f"{entry.user}@{entry.host}", 60),
+        safe_text(entry.profile or "—", 40),
+        safe_text(entry.provider, 40),
+        safe_text(entry.batch_id),
+        f"{safe_text(before, 20)} → {safe_text(after, 20)}",
+        safe_text(entry.outcome),
+        str(entry.http_status) if entry.http_status is not None else "—",
+        safe_text(entry.request_id or "—", 80),
+        safe_text(detail, detail_width) if detail else "",
+    )
+
+
+def render_entries(
+    entries: Iterable[AuditEntry], *, detail_width: int | None = 120
+) -> list[tuple[str, ...]]:
+    """Rows matching AUDIT_COLUMNS, oldest first, every untrusted string through ``safe_text``."""
+    return [render_entry(e, detail_width=detail_width) for e in entries]

@@ -1,0 +1,290 @@
+"""The simulated gateway's batch routes: list, retrieve and cancel, quirks included.
+
+Served on the Anthropic route (``/anthropic``) and the OpenAI ones (``/openai``, ``/v1``). Checks
+run as Bifrost v1.5.1 runs them: auth middleware, virtual key, provider config, governance, batch
+keys, operation support, then the provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import random
+from typing import TYPE_CHECKING, Any
+
+from bifrost_tui.sim import emit
+from bifrost_tui.sim.auth import dashboard_ok, virtual_key_value
+from bifrost_tui.sim.emit import GatewayFailure
+from bifrost_tui.sim.exchange import Answer, RouteContext, json_answer
+from bifrost_tui.sim.model import ProviderConfig, SimBatch
+
+if TYPE_CHECKING:
+    from bifrost_tui.sim.world import SimWorld
+
+
+class _Fail(Exception):
+    def __init__(self, failure: GatewayFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+def batch_route(ctx: RouteContext) -> Answer:
+    world = ctx.world
+    route = ctx.route
+    fmt = route[:1]  # "a" (Anthropic envelope), "o" (/openai), "v" (/v1)
+    auth = world.dashboard_auth
+    if auth is not None and auth.on_inference and not dashboard_ok(ctx):
+        return json_answer(401, emit.unauthorized_body())
+    vk_value = virtual_key_value(ctx)
+    vk = None
+    if vk_value is not None:
+        vk = world.virtual_key(vk_value)
+        if vk is None:
+            return json_answer(401, _vk_error("virtual_key_not_found", "virtual key not found"))
+    elif world.require_virtual_key:
+        return json_answer(
+            401,
+            _vk_error(
+                "virtual_key_required",
+                "virtual key is required. Provide a virtual key via the x-bf-vk header.",
+            ),
+        )
+    if route in ("a_create", "a_results"):
+        return _render_failure(
+            ctx,
+            fmt,
+            GatewayFailure(f"{ctx.op} is not implemented by the bifrost-tui simulator", status=501),
+        )
+    if fmt == "v" and not ctx.provider:
+        return json_answer(
+            400,
+            emit.bifrost_error_body(
+                GatewayFailure("provider query parameter is required", status=400)
+            ),
+        )
+    try:
+        config = _resolve(ctx, vk)
+        if route.endswith("_list"):
+            return _list(ctx, fmt, config)
+        if route.endswith("_retrieve"):
+            return _retrieve(ctx, fmt, config)
+        return _cancel(ctx, fmt, config)
+    except _Fail as exc:
+        return _render_failure(ctx, fmt, exc.failure)
+
+
+def _vk_error(kind: str, message: str) -> dict[str, Any]:
+    return emit.bifrost_error_body(GatewayFailure(message, status=401, type=kind, top_type=kind))
+
+
+def _render_failure(ctx: RouteContext, fmt: str, failure: GatewayFailure) -> Answer:
+    if fmt == "a":
+        return json_answer(failure.status or 500, emit.anthropic_error_body(failure))
+    default = 400 if fmt == "v" else 500
+    body = emit.bifrost_error_body(failure, provider=ctx.provider, request_type=ctx.op)
+    return json_answer(failure.status or default, body)
+
+
+def _resolve(ctx: RouteContext, vk: Any) -> ProviderConfig:
+    """Provider config, governance, batch keys, operation support, in Bifrost's order."""
+    world = ctx.world
+    name = ctx.provider or ""
+    config = world.providers.get(name)
+    if config is None:
+        raise _Fail(GatewayFailure("failed to get config for provider: not found"))
+    if vk is not None and not vk.allows(name):
+        raise _Fail(
+            GatewayFailure(
+                f"provider {name} is not allowed for this virtual key",
+                status=403,
+                top_type="provider_blocked",
+            )
+        )
+    if not config.batch_keys():
+        raise _Fail(GatewayFailure(f"no batch-enabled keys found for provider: {name} and model: "))
+    op = ctx.op or ""
+    if not config.batch_supported or not config.operation_allowed(op):
+        raise _Fail(
+            GatewayFailure(
+                f"{op} is not supported by {name} provider", code="unsupported_operation"
+            )
+        )
+    return config
+
+
+def _latency_ms(ctx: RouteContext) -> int:
+    """The ``extra_fields.latency`` Bifrost reports: a plausible upstream time plus injected
+    latency, seeded by the request's position so a replayed session reports the same figures."""
+    knobs = [ctx.world.faults, ctx.provider_faults()]
+    extra = sum(f.latency for f in knobs if f is not None) * 1000
+    rng = random.Random(f"{ctx.world.seed}:latency:{len(ctx.world.request_log)}")
+    return int(extra) + rng.randint(80, 420)
+
+
+def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
+    world = ctx.world
+    name, kind = config.name, config.base
+    keys = config.batch_keys()
+    key_index, native = 0, ""
+    limit = 0
+    if fmt == "a":
+        # The Anthropic route fills only PageSize and PageToken, and only Gemini (size, token) and
+        # Bedrock (token) read them: everyone else returns the upstream's default first page.
+        token = ctx.q("page_token")
+        if token and kind in ("gemini", "bedrock"):
+            parsed = emit.parse_serial_cursor(token)
+            if parsed is None:
+                raise _Fail(GatewayFailure("invalid pagination cursor"))
+            key_index, native = parsed
+        if kind == "gemini":
+            limit = _int_param(ctx.q("page_size"))
+    else:
+        limit = _int_param(ctx.q("limit"))
+        after = ctx.q("after")
+        if after and kind in ("openai", "azure"):
+            parsed = emit.parse_serial_cursor(after)
+            if parsed is None:
+                raise _Fail(GatewayFailure("invalid pagination cursor"))
+            key_index, native = parsed
+    cap = 100 if kind in ("openai", "azure") else 1000
+    size = min(limit, cap) if limit > 0 else config.default_page_size
+    if key_index >= len(keys):
+        items: list[SimBatch] = []
+        upstream_more = False
+    else:
+        start = _native_start(world, name, kind, key_index, native)
+        items, upstream_more = world.page(name, key_index, start, size)
+    has_more = upstream_more or key_index < len(keys) - 1
+    now = world.now()
+    views = [emit.bifrost_view(b, "list", now) for b in items]
+    if fmt == "a":
+        data = [emit.anthropic_object(v, kind) for v in views]
+        return json_answer(200, emit.anthropic_list(data, has_more))
+    next_cursor = None
+    if upstream_more and items:
+        if kind in ("gemini", "bedrock"):
+            native_next = _page_token(_native_start(world, name, kind, key_index, native) + size)
+        else:
+            native_next = items[-1].id
+        next_cursor = emit.serial_cursor(key_index, native_next)
+    elif key_index < len(keys) - 1:
+        next_cursor = emit.serial_cursor(key_index + 1, "")
+    latency = _latency_ms(ctx)
+    data = []
+    for view in views:
+        if fmt == "o":
+            emit.rewrite_ids(view, kind)
+        data.append(emit.openai_item(view, _item_extra(kind, name, latency)))
+    body: dict[str, Any] = {"object": "list", "data": data}
+    if has_more:
+        body["has_more"] = True
+    if next_cursor:
+        body["next_cursor"] = next_cursor
+    body["extra_fields"] = emit.extra_fields("batch_list", name, latency)
+    return json_answer(200, body)
+
+
+def _item_extra(kind: str, provider: str, latency: int) -> dict[str, Any]:
+    """The per-item ``extra_fields`` each provider's list leaves behind."""
+    if kind in ("openai", "azure"):
+        return emit.extra_fields("", None, latency)
+    if kind == "gemini":
+        return emit.extra_fields("batch_list", provider, 0)
+    return emit.extra_fields("", None, 0)
+
+
+def _native_start(world: SimWorld, provider: str, kind: str, key_index: int, native: str) -> int:
+    """Where a native cursor points, as a newest-first offset."""
+    if not native:
+        return 0
+    if kind in ("gemini", "bedrock"):
+        offset = _parse_page_token(native)
+        if offset is None:
+            raise _Fail(GatewayFailure("Invalid page token.", status=400))
+        return offset
+    position = world.position(provider, key_index, native)
+    # An unknown "after" id: the upstream simply has nothing after it.
+    return len(world.batches(provider, key_index)) if position is None else position + 1
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"page:{offset}".encode()).decode().rstrip("=")
+
+
+def _parse_page_token(token: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeError):
+        return None
+    prefix, _, number = text.partition(":")
+    if prefix != "page" or not number.isdigit():
+        return None
+    return int(number)
+
+
+def _int_param(value: str | None) -> int:
+    """Bifrost's limit parsing: absent -> 0 (the upstream default), not a number -> 30."""
+    if value is None or value == "":
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        return 30
+
+
+def _upstream_id(ctx: RouteContext, fmt: str, kind: str) -> str:
+    """The id the gateway hands the provider: Gemini ``batches-`` -> ``batches/``; on ``/openai``
+    Bedrock ids are base64-decoded when they decode."""
+    batch_id = ctx.params.get("batch_id", "")
+    if kind == "gemini":
+        return batch_id.replace("batches-", "batches/", 1) if fmt != "v" else batch_id
+    if kind == "bedrock" and fmt == "o":
+        try:
+            return base64.b64decode(batch_id, validate=True).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            return batch_id
+    return batch_id
+
+
+def _lookup(ctx: RouteContext, fmt: str, config: ProviderConfig) -> tuple[SimBatch, str]:
+    upstream_id = _upstream_id(ctx, fmt, config.base)
+    batch = ctx.world.find(config.name, upstream_id)
+    if batch is None or batch.key_index >= len(config.batch_keys()):
+        # Every batch key is tried in turn; the last one's "not found" is what comes back.
+        raise _Fail(emit.unknown_batch(config.base, upstream_id))
+    return batch, upstream_id
+
+
+def _retrieve(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
+    batch, _ = _lookup(ctx, fmt, config)
+    view = emit.bifrost_view(batch, "retrieve", ctx.world.now())
+    if fmt == "a":
+        return json_answer(200, emit.anthropic_object(view, config.base))
+    if fmt == "o":
+        emit.rewrite_ids(view, config.base)
+    extra = emit.extra_fields("batch_retrieve", config.name, _latency_ms(ctx))
+    return json_answer(200, emit.openai_item(view, extra))
+
+
+def _cancel(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
+    world = ctx.world
+    batch, upstream_id = _lookup(ctx, fmt, config)
+    outcome = world.cancel(batch)
+    if outcome == "ended":
+        raise _Fail(emit.cancel_conflict(batch, config.cancel_conflict_status))
+    now = world.now()
+    raw_wanted = config.send_back_raw_response or (
+        world.allow_per_request_raw_override
+        and ctx.request.header("x-bf-send-back-raw-response").lower() == "true"
+    )
+    if fmt == "a" and raw_wanted:
+        native = emit.native_object(batch, now)
+        if native is not None:
+            return json_answer(200, native)
+    view = emit.cancel_view(batch, now, upstream_id)
+    if fmt == "a":
+        return json_answer(200, emit.anthropic_cancel_object(view, config.base))
+    if fmt == "o":
+        emit.rewrite_ids(view, config.base)
+    extra = emit.extra_fields("batch_cancel", config.name, _latency_ms(ctx))
+    return json_answer(200, emit.openai_cancel(view, extra))
