@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,13 +16,13 @@ from bifrost_tui.audit.record import AuditEntry
 from bifrost_tui.audit.render import AUDIT_COLUMNS, render_entries
 from bifrost_tui.cli.audit import add_audit_commands, run_audit
 from bifrost_tui.clock import ManualClock
+from tests.support.clocks import AUDIT_T0
 
-T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 LONG_ID = "msgbatch_" + "0123456789" * 30  # 309 characters: never cut in the table
 
 
 def entry(batch_id: str, when: datetime, **kw: object) -> AuditEntry:
-    base: dict[str, object] = {
+    base: dict[str, Any] = {
         "time": when,
         "user": "alice",
         "host": "ops-1",
@@ -33,22 +34,22 @@ def entry(batch_id: str, when: datetime, **kw: object) -> AuditEntry:
         "outcome": "accepted",
     }
     base.update(kw)
-    return AuditEntry(**base)  # type: ignore[arg-type]
+    return AuditEntry(**base)
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(T0 + timedelta(hours=3))
+    return ManualClock(AUDIT_T0 + timedelta(hours=3))
 
 
 @pytest.fixture
 def log(tmp_path: Path, clock: ManualClock) -> AuditLog:
     log = AuditLog(tmp_path / "state" / "audit.jsonl", clock=clock)
-    log.record(entry("old_batch", T0, http_status=200, state_after="canceling"))
+    log.record(entry("old_batch", AUDIT_T0, http_status=200, state_after="canceling"))
     log.record(
         entry(
             LONG_ID,
-            T0 + timedelta(hours=2, minutes=30),
+            AUDIT_T0 + timedelta(hours=2, minutes=30),
             outcome="refused",
             http_status=404,
             error="not found: \x1b[31mno such batch\u202e",
@@ -60,7 +61,7 @@ def log(tmp_path: Path, clock: ManualClock) -> AuditLog:
     log.record(
         entry(
             "ro_batch",
-            T0 + timedelta(hours=2, minutes=45),
+            AUDIT_T0 + timedelta(hours=2, minutes=45),
             outcome="not_sent",
             reason="read-only",
             profile="[red]prod[/]",
@@ -188,6 +189,6 @@ def test_render_entries_gives_one_safe_row_per_entry_matching_the_columns(log: A
 
 def test_render_marks_truncated_fields(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
-    log.record(entry("x" * 10_000, T0))
+    log.record(entry("x" * 10_000, AUDIT_T0))
     (row,) = render_entries(log.read())
     assert "truncated: batch_id" in row[-1]

@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bifrost_tui.cli import main
-from bifrost_tui.clock import ManualClock
-from bifrost_tui.sim import SimWorld, serve
-from tests.support.ui_fixtures import T0
+from bifrost_tui.sim import SimWorld
+from tests.support.clocks import T0
 
 
 @pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.demo(ManualClock(T0), seed=21, arrival_interval=None)
+def sim_seed() -> int:
+    return 21
 
 
-@pytest.fixture
-def url(world: SimWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+@pytest.fixture(autouse=True)
+def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit log lands in this test's folder, and no profile of the real user's is read."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    server = serve(world)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def json_lines(text: str) -> list[dict]:
@@ -53,9 +40,8 @@ def active_ids(world: SimWorld, provider: str) -> set[str]:
     }
 
 
-def test_dry_run_lists_exactly_what_would_be_cancelled_and_sends_nothing(capsys, world, url):
-    code, out, _ = cli(
-        capsys,
+def test_dry_run_lists_exactly_what_would_be_cancelled_and_sends_nothing(run_cli, world, sim_url):
+    code, out, _ = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -64,7 +50,7 @@ def test_dry_run_lists_exactly_what_would_be_cancelled_and_sends_nothing(capsys,
         "--dry-run",
         "--json",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 0
     payload = json_lines(out)[0]
@@ -75,9 +61,8 @@ def test_dry_run_lists_exactly_what_would_be_cancelled_and_sends_nothing(capsys,
     assert cancels(world) == []
 
 
-def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(capsys, world, url, tmp_path):
-    code, out, _ = cli(
-        capsys,
+def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(run_cli, world, sim_url, tmp_path):
+    code, out, _ = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -86,14 +71,13 @@ def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(capsys, world, u
         "--dry-run",
         "--json",
         "--url",
-        url,
+        sim_url,
     )
     reviewed = tmp_path / "reviewed.json"
     reviewed.write_text(out)
     n = json.loads(out)["count"]
     assert n > 1
-    code, _, err = cli(
-        capsys,
+    code, _, err = run_cli(
         "batches",
         "cancel",
         "--ids-from",
@@ -102,12 +86,11 @@ def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(capsys, world, u
         str(n + 1),
         "--yes",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 5 and "expect-count" in err
     assert cancels(world) == []
-    code, out, _ = cli(
-        capsys,
+    code, out, _ = run_cli(
         "batches",
         "cancel",
         "--ids-from",
@@ -117,7 +100,7 @@ def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(capsys, world, u
         "--yes",
         "--json",
         "--url",
-        url,
+        sim_url,
     )
     lines = json_lines(out)
     assert code == 0
@@ -127,7 +110,7 @@ def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(capsys, world, u
     assert len(cancels(world)) == n
 
 
-def test_older_than_and_filter_narrow_the_selection(capsys, world, url):
+def test_older_than_and_filter_narrow_the_selection(run_cli, world, sim_url):
     old = world.add_batch(
         "openai",
         id="batch_old_one",
@@ -135,8 +118,7 @@ def test_older_than_and_filter_narrow_the_selection(capsys, world, url):
         total=10,
         created_at=T0 - timedelta(hours=5),
     )
-    code, out, _ = cli(
-        capsys,
+    code, out, _ = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -149,15 +131,14 @@ def test_older_than_and_filter_narrow_the_selection(capsys, world, url):
         "--dry-run",
         "--json",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 0
     assert [b["id"] for b in json.loads(out)["batches"]] == [old.id]
 
 
-def test_bad_duration_is_a_usage_error(capsys, url):
-    code, _, err = cli(
-        capsys,
+def test_bad_duration_is_a_usage_error(run_cli, sim_url):
+    code, _, err = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -167,18 +148,17 @@ def test_bad_duration_is_a_usage_error(capsys, url):
         "soon",
         "--dry-run",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 2 and "soon" in err
 
 
-def test_partial_listing_refuses_unless_allowed(capsys, world, url):
+def test_partial_listing_refuses_unless_allowed(run_cli, world, sim_url):
     for i in range(25):  # more than the Anthropic route's first page
         world.add_batch("anthropic", id=f"msgbatch_extra_{i:02d}", status="in_progress", total=3)
     # The deep route is blocked (an operator may block /openai): the listing stays partial.
     world.faults.fail_next(404, "not found", path="/openai/v1/batches", times=50)
-    code, _, err = cli(
-        capsys,
+    code, _, err = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -186,12 +166,11 @@ def test_partial_listing_refuses_unless_allowed(capsys, world, url):
         "--all-active",
         "--yes",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 5 and "--allow-partial" in err
     assert cancels(world) == []
-    code, _, _ = cli(
-        capsys,
+    code, _, _ = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -200,13 +179,13 @@ def test_partial_listing_refuses_unless_allowed(capsys, world, url):
         "--yes",
         "--allow-partial",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 0
     assert cancels(world)
 
 
-def test_mixed_outcomes_are_each_reported_and_exit_4(capsys, world, url):
+def test_mixed_outcomes_are_each_reported_and_exit_4(run_cli, world, sim_url):
     running = sorted(active_ids(world, "openai"))[:3]
     ended = next(b.id for b in world.batches("openai") if b.phase.value == "completed")
     world.faults.fail_next(
@@ -218,8 +197,7 @@ def test_mixed_outcomes_are_each_reported_and_exit_4(capsys, world, url):
     world.faults.fail_next(
         502, "<html><title>502 Bad Gateway</title></html>", method="POST", path=running[2]
     )
-    code, out, _ = cli(
-        capsys,
+    code, out, _ = run_cli(
         "batches",
         "cancel",
         *running,
@@ -230,7 +208,7 @@ def test_mixed_outcomes_are_each_reported_and_exit_4(capsys, world, url):
         "--yes",
         "--json",
         "--url",
-        url,
+        sim_url,
     )
     items = {x["batch_id"]: x for x in json_lines(out) if "outcome" in x}
     assert items[running[0]]["outcome"] == "accepted"
@@ -242,16 +220,15 @@ def test_mixed_outcomes_are_each_reported_and_exit_4(capsys, world, url):
     assert len(cancels(world)) == 3  # skipped and unknown ids never got a cancel
 
 
-def test_bulk_without_terminal_or_yes_refuses(capsys, world, url):
+def test_bulk_without_terminal_or_yes_refuses(run_cli, world, sim_url):
     ids = sorted(active_ids(world, "azure"))[:2]
-    code, _, err = cli(capsys, "batches", "cancel", *ids, "--provider", "azure", "--url", url)
+    code, _, err = run_cli("batches", "cancel", *ids, "--provider", "azure", "--url", sim_url)
     assert code == 2 and "--yes" in err
     assert cancels(world) == []
 
 
-def test_read_only_refuses_bulk_and_dry_run_still_works(capsys, world, url):
-    code, _, err = cli(
-        capsys,
+def test_read_only_refuses_bulk_and_dry_run_still_works(run_cli, world, sim_url):
+    code, _, err = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -260,11 +237,10 @@ def test_read_only_refuses_bulk_and_dry_run_still_works(capsys, world, url):
         "--yes",
         "--read-only",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 5 and "read-only" in err
-    code, _, _ = cli(
-        capsys,
+    code, _, _ = run_cli(
         "batches",
         "cancel",
         "--provider",
@@ -273,7 +249,7 @@ def test_read_only_refuses_bulk_and_dry_run_still_works(capsys, world, url):
         "--dry-run",
         "--read-only",
         "--url",
-        url,
+        sim_url,
     )
     assert code == 0
     assert cancels(world) == []

@@ -7,14 +7,12 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bifrost_tui.clock import ManualClock
 from bifrost_tui.sim import SimWorld, serve
-from tests.support.ui_fixtures import T0
+from tests.support.ui_fixtures import cancel_requests
 
 pytestmark = pytest.mark.slow
 
@@ -22,17 +20,8 @@ VK = "sk-bf-e2e-planted-secret"
 
 
 @pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.demo(ManualClock(T0), seed=11, arrival_interval=None)
-
-
-@pytest.fixture
-def gateway(world: SimWorld) -> Iterator[str]:
-    server = serve(world)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+def sim_seed() -> int:
+    return 11
 
 
 @pytest.fixture
@@ -54,12 +43,8 @@ def run(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess
     )
 
 
-def cancels(world: SimWorld) -> list:
-    return [r for r in world.request_log if r.method == "POST" and r.path.endswith("/cancel")]
-
-
-def test_list_json_envelope_covers_every_batch_provider(gateway, world, env):
-    done = run("batches", "list", "--url", gateway, "--json", env=env)
+def test_list_json_envelope_covers_every_batch_provider(sim_url, world, env):
+    done = run("batches", "list", "--url", sim_url, "--json", env=env)
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["version"] == 1
@@ -75,8 +60,8 @@ def test_list_json_envelope_covers_every_batch_provider(gateway, world, env):
     assert all(b["request_counts"] is None or "succeeded" in b["request_counts"] for b in openai)
 
 
-def test_list_human_table_never_truncates_ids_when_piped(gateway, world, env):
-    done = run("batches", "list", "--url", gateway, "--provider", "bedrock", env=env)
+def test_list_human_table_never_truncates_ids_when_piped(sim_url, world, env):
+    done = run("batches", "list", "--url", sim_url, "--provider", "bedrock", env=env)
     assert done.returncode == 0, done.stderr
     arns = [b.id for b in world.batches("bedrock")]
     assert arns and all(a.startswith("arn:aws:bedrock:") for a in arns)
@@ -85,18 +70,18 @@ def test_list_human_table_never_truncates_ids_when_piped(gateway, world, env):
     assert "PROVIDER" in done.stdout.splitlines()[0]
 
 
-def test_first_page_only_is_reported_partial(gateway, env):
-    done = run("batches", "list", "--url", gateway, "--first-page", "--json", env=env)
+def test_first_page_only_is_reported_partial(sim_url, env):
+    done = run("batches", "list", "--url", sim_url, "--first-page", "--json", env=env)
     payload = json.loads(done.stdout)
     partial = [p for p in payload["providers"] if p["listing"] == "partial"]
     assert partial, "demo providers hold more than one page"
     assert done.returncode == 4
 
 
-def test_show_and_cancel_with_yes(gateway, world, env):
+def test_show_and_cancel_with_yes(sim_url, world, env):
     batch = next(b for b in world.batches("anthropic") if b.phase.value == "running")
     shown = run(
-        "batches", "show", batch.id, "--provider", "anthropic", "--json", "--url", gateway, env=env
+        "batches", "show", batch.id, "--provider", "anthropic", "--json", "--url", sim_url, env=env
     )
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["batch"]["state"] == "active"
@@ -109,7 +94,7 @@ def test_show_and_cancel_with_yes(gateway, world, env):
         "--yes",
         "--json",
         "--url",
-        gateway,
+        sim_url,
         env=env,
     )
     assert done.returncode == 0, done.stderr
@@ -117,21 +102,21 @@ def test_show_and_cancel_with_yes(gateway, world, env):
     assert payload["outcome"] == "accepted"
     assert payload["batch"]["state"] == "canceling"
     assert payload["batch"]["created_at"]  # re-read, not the partial reply
-    assert len(cancels(world)) == 1
+    assert len(cancel_requests(world)) == 1
 
 
-def test_cancel_without_terminal_or_yes_refuses_and_sends_nothing(gateway, world, env):
+def test_cancel_without_terminal_or_yes_refuses_and_sends_nothing(sim_url, world, env):
     batch = next(b for b in world.batches("openai") if b.phase.value == "running")
     done = run(
-        "batches", "cancel", batch.id, "--provider", "openai", "--url", gateway, env=env, stdin=""
+        "batches", "cancel", batch.id, "--provider", "openai", "--url", sim_url, env=env, stdin=""
     )
     assert done.returncode == 2
     assert "--yes" in done.stderr
-    assert cancels(world) == []
+    assert cancel_requests(world) == []
 
 
-def test_cancel_through_read_only_profile_exits_5_and_sends_nothing(gateway, world, env):
-    added = run("profiles", "add", "prod", "--url", gateway, "--read-only", env=env)
+def test_cancel_through_read_only_profile_exits_5_and_sends_nothing(sim_url, world, env):
+    added = run("profiles", "add", "prod", "--url", sim_url, "--read-only", env=env)
     assert added.returncode == 0, added.stderr
     batch = next(b for b in world.batches("openai") if b.phase.value == "running")
     done = run(
@@ -139,7 +124,7 @@ def test_cancel_through_read_only_profile_exits_5_and_sends_nothing(gateway, wor
     )
     assert done.returncode == 5
     assert "read-only" in done.stderr
-    assert cancels(world) == []
+    assert cancel_requests(world) == []
     # --read-only tightens a writable connection the same way.
     done = run(
         "batches",
@@ -149,25 +134,25 @@ def test_cancel_through_read_only_profile_exits_5_and_sends_nothing(gateway, wor
         "openai",
         "--yes",
         "--url",
-        gateway,
+        sim_url,
         "--read-only",
         env=env,
     )
-    assert done.returncode == 5 and cancels(world) == []
+    assert done.returncode == 5 and cancel_requests(world) == []
 
 
-def test_cancel_of_ended_batch_is_refused_locally(gateway, world, env):
+def test_cancel_of_ended_batch_is_refused_locally(sim_url, world, env):
     batch = next(b for b in world.batches("anthropic") if b.phase.value == "completed")
     done = run(
-        "batches", "cancel", batch.id, "--provider", "anthropic", "--yes", "--url", gateway, env=env
+        "batches", "cancel", batch.id, "--provider", "anthropic", "--yes", "--url", sim_url, env=env
     )
     assert done.returncode == 5
     assert "only active batches" in done.stderr
-    assert cancels(world) == []
+    assert cancel_requests(world) == []
 
 
-def test_unknown_batch_exits_1_with_gateway_message(gateway, env):
-    done = run("batches", "show", "batch_nope", "--provider", "openai", "--url", gateway, env=env)
+def test_unknown_batch_exits_1_with_gateway_message(sim_url, env):
+    done = run("batches", "show", "batch_nope", "--provider", "openai", "--url", sim_url, env=env)
     assert done.returncode == 1
     assert "not found" in done.stderr
 
@@ -181,8 +166,7 @@ def test_unreachable_gateway_exits_3(env):
     assert "unreachable" in done.stderr
 
 
-def test_required_virtual_key_comes_from_environment_and_never_shows(env):
-    clock = ManualClock(T0)
+def test_required_virtual_key_comes_from_environment_and_never_shows(env, clock):
     world = SimWorld.demo(
         clock, seed=3, arrival_interval=None, require_virtual_key=True, virtual_keys=[VK]
     )
@@ -200,9 +184,9 @@ def test_required_virtual_key_comes_from_environment_and_never_shows(env):
         server.stop()
 
 
-def test_hostile_ids_are_escaped_in_human_output(gateway, world, env):
+def test_hostile_ids_are_escaped_in_human_output(sim_url, world, env):
     world.add_batch("anthropic", id="evil\x1b]52;c;aGk=\x07\x1b[31m", status="in_progress", total=3)
-    done = run("batches", "list", "--url", gateway, "--provider", "anthropic", env=env)
+    done = run("batches", "list", "--url", sim_url, "--provider", "anthropic", env=env)
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "evil\\x1b]52;c;aGk=\\x07\\x1b[31m" in done.stdout
 
@@ -260,11 +244,11 @@ def test_sim_command_serves_on_a_free_loopback_port_and_stops_on_ctrl_c(env):
     assert code in (0, 130)
 
 
-def test_list_csv_is_readable_back(gateway, world, env):
+def test_list_csv_is_readable_back(sim_url, world, env):
     import csv
     import io
 
-    done = run("batches", "list", "--url", gateway, "--provider", "anthropic", "--csv", env=env)
+    done = run("batches", "list", "--url", sim_url, "--provider", "anthropic", "--csv", env=env)
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert {r["id"] for r in rows} == {b.id for b in world.batches("anthropic")}

@@ -42,12 +42,9 @@ class Result:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv(paths.CONFIG_DIR_ENV, raising=False)
+def env(config_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("XDG_STATE_HOME", str(config_home / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(config_home / "data"))
     return {"BIFROST_VK": "sk-bf-STRAY-staging-key"}
 
 

@@ -7,7 +7,6 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from bifrost_tui.config import paths
 from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.sim import DashboardAuth, SimServer, SimTransport, SimWorld
+from tests.support.clocks import GOLDEN_NOON, no_sleep
 
 KEY = "sk-bf-PLANTED-sim-key-777"
 STRAY = "sk-bf-STRAY-staging-key-778"
@@ -33,20 +33,13 @@ class Result:
     err: str
 
 
-async def no_sleep(_: float) -> None:
-    return None
-
-
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileStore:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.delenv(paths.CONFIG_DIR_ENV, raising=False)
+def store(config_home: Path) -> ProfileStore:
     return ProfileStore(paths.config_file({}))
 
 
 def make_world(**opts: object) -> SimWorld:
-    clock = ManualClock(datetime(2026, 5, 13, 12, 0, tzinfo=UTC))
+    clock = ManualClock(GOLDEN_NOON)
     return SimWorld.demo(clock, seed=7, **opts)
 
 

@@ -17,6 +17,7 @@ from bifrost_tui.cli.profiles import add_profile_commands, run_profiles
 from bifrost_tui.config import paths
 from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
+from tests.support.clocks import no_sleep
 
 KEY = "sk-bf-PLANTED-test-key-42"
 STRAY = "sk-bf-STRAY-other-key-43"
@@ -97,10 +98,7 @@ class FakeGateway:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.delenv(paths.CONFIG_DIR_ENV, raising=False)
+def env(config_home: Path) -> dict[str, str]:
     store = ProfileStore(paths.config_file({}))
     store.add("prod", {"url": BASE, "virtual_key_env": "PROD_VK"})
     return {"BIFROST_VK": STRAY}
@@ -125,9 +123,6 @@ def run_test(
     args = parser.parse_args(["profiles", "test", name, *extra])
     out, err = io.StringIO(), io.StringIO()
     handler: Callable[[httpx.Request], httpx.Response] = gateway.handler
-
-    async def no_sleep(_: float) -> None:  # retries back off instantly in tests
-        return None
 
     def factory(config: ClientConfig) -> GatewayClient:
         transport = httpx.MockTransport(handler) if mock else None

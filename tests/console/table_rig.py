@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -11,8 +11,7 @@ from bifrost_tui.clock import ManualClock
 from bifrost_tui.core.store import BatchStore, Key
 from bifrost_tui.gateway.models import Batch, RequestCounts
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
-
-T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+from tests.support.clocks import T0
 
 
 def make_batch(

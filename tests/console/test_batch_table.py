@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from rich.style import Style
 from textual.strip import Strip
 
@@ -15,7 +14,6 @@ from bifrost_tui.core.store import BatchStore, Diff
 from bifrost_tui.gateway.models import RequestCounts
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.console.table_rig import (
-    T0,
     RefreshSpy,
     TableApp,
     line_of_key,
@@ -24,21 +22,14 @@ from tests.console.table_rig import (
     screen_lines,
     table_of,
 )
-
-
-@pytest.fixture(autouse=True)
-def _colour_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Style assertions below compare colours: make sure the environment does not strip them.
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.delenv("TEXTUAL_THEME", raising=False)
-
+from tests.support.clocks import T0
 
 # ---- virtual rendering ------------------------------------------------------------------------
 
 
-async def test_50000_rows_render_only_the_visible_lines() -> None:
+async def test_50000_rows_render_only_the_visible_lines(clock: ManualClock) -> None:
     store = make_store(50_000)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     calls: list[int] = []
     async with app.run_test(size=(120, 30)) as pilot:
         table = table_of(app)
@@ -64,9 +55,9 @@ async def test_50000_rows_render_only_the_visible_lines() -> None:
         assert screen_lines(table)[-1].strip().startswith(store.view()[-1][1])
 
 
-async def test_first_row_and_header_are_painted() -> None:
+async def test_first_row_and_header_are_painted(clock: ManualClock) -> None:
     store = make_store(3)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(160, 10)) as pilot:
         await pilot.pause()
         lines = screen_lines(table_of(app))
@@ -87,9 +78,9 @@ async def test_first_row_and_header_are_painted() -> None:
 # ---- cursor stability ---------------------------------------------------------------------------
 
 
-async def test_cursor_keeps_its_batch_when_rows_are_added_above() -> None:
+async def test_cursor_keeps_its_batch_when_rows_are_added_above(clock: ManualClock) -> None:
     store = make_store(200)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -111,9 +102,9 @@ async def test_cursor_keeps_its_batch_when_rows_are_added_above() -> None:
         assert app.moved[-1] == key  # no spurious CursorMoved to another batch
 
 
-async def test_cursor_keeps_its_batch_through_sorting_and_filtering() -> None:
+async def test_cursor_keeps_its_batch_through_sorting_and_filtering(clock: ManualClock) -> None:
     store = make_store(50)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -141,9 +132,9 @@ async def test_cursor_keeps_its_batch_through_sorting_and_filtering() -> None:
         assert "msgbatch_00000007" in screen_lines(table)[cursor_line]
 
 
-async def test_cursor_clamps_when_its_batch_leaves_the_view() -> None:
+async def test_cursor_clamps_when_its_batch_leaves_the_view(clock: ManualClock) -> None:
     store = make_store(10)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -171,9 +162,9 @@ async def test_cursor_clamps_when_its_batch_leaves_the_view() -> None:
 # ---- keys and messages ------------------------------------------------------------------------
 
 
-async def test_keys_move_the_cursor_and_post_messages() -> None:
+async def test_keys_move_the_cursor_and_post_messages(clock: ManualClock) -> None:
     store = make_store(100)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         table.focus()
@@ -213,9 +204,9 @@ async def test_keys_move_the_cursor_and_post_messages() -> None:
         assert app.selected == [view[2]]
 
 
-async def test_click_moves_the_cursor_and_a_second_click_selects() -> None:
+async def test_click_moves_the_cursor_and_a_second_click_selects(clock: ManualClock) -> None:
     store = make_store(30)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -231,9 +222,9 @@ async def test_click_moves_the_cursor_and_a_second_click_selects() -> None:
         assert table.cursor_row == 3
 
 
-async def test_move_cursor_to_key() -> None:
+async def test_move_cursor_to_key(clock: ManualClock) -> None:
     store = make_store(500)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -249,9 +240,11 @@ async def test_move_cursor_to_key() -> None:
 # ---- minimal repaints ---------------------------------------------------------------------------
 
 
-async def test_unchanged_refresh_repaints_nothing_and_a_change_repaints_one_line() -> None:
+async def test_unchanged_refresh_repaints_nothing_and_a_change_repaints_one_line(
+    clock: ManualClock,
+) -> None:
     store = make_store(100)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -292,9 +285,9 @@ async def test_unchanged_refresh_repaints_nothing_and_a_change_repaints_one_line
         assert "canceling CANCELING" in screen_lines(table)[5]
 
 
-async def test_rows_added_or_reordered_repaint_everything() -> None:
+async def test_rows_added_or_reordered_repaint_everything(clock: ManualClock) -> None:
     store = make_store(20)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 20)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -309,12 +302,11 @@ async def test_rows_added_or_reordered_repaint_everything() -> None:
         assert table.scroll_offset.y == 0
 
 
-async def test_tick_minute_repaints_only_rows_whose_time_changed() -> None:
+async def test_tick_minute_repaints_only_rows_whose_time_changed(clock: ManualClock) -> None:
     store = BatchStore()
     timed = make_batch(0)
     untimed = replace(make_batch(1), created_at=None, expires_at=None)
     store.load([timed, untimed])
-    clock = ManualClock(T0)
     app = TableApp(store, clock)
     async with app.run_test(size=(160, 10)) as pilot:
         table = table_of(app)
@@ -332,9 +324,9 @@ async def test_tick_minute_repaints_only_rows_whose_time_changed() -> None:
 # ---- tags and styles ----------------------------------------------------------------------------
 
 
-async def test_tagged_rows_show_a_star() -> None:
+async def test_tagged_rows_show_a_star(clock: ManualClock) -> None:
     store = make_store(5)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 10)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -366,7 +358,7 @@ def style_of(strip: Strip, index: int) -> Style:
     return style
 
 
-async def test_cursor_and_states_are_styled() -> None:
+async def test_cursor_and_states_are_styled(clock: ManualClock) -> None:
     store = BatchStore()
     store.load(
         [
@@ -375,7 +367,7 @@ async def test_cursor_and_states_are_styled() -> None:
             make_batch(2, status="canceling"),
         ]
     )
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 10)) as pilot:
         table = table_of(app)
         table.focus()
@@ -399,9 +391,9 @@ async def test_cursor_and_states_are_styled() -> None:
         assert blurred_cursor != base
 
 
-async def test_empty_store_then_data() -> None:
+async def test_empty_store_then_data(clock: ManualClock) -> None:
     store = BatchStore()
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(120, 10)) as pilot:
         table = table_of(app)
         await pilot.pause()

@@ -10,7 +10,7 @@ from bifrost_tui.core.sorting import SortKey
 from bifrost_tui.core.store import BatchStore
 from bifrost_tui.ui.widgets.batch_table.cells import ID_CAP
 from bifrost_tui.ui.widgets.batch_table.layout import ContentWidths, plan_layout
-from tests.console.table_rig import T0, TableApp, make_batch, make_store, screen_lines, table_of
+from tests.console.table_rig import TableApp, make_batch, make_store, screen_lines, table_of
 
 # ---- hostile strings ----------------------------------------------------------------------------
 
@@ -25,12 +25,12 @@ HOSTILE_IDS = [
 ]
 
 
-async def test_markup_and_escape_laden_ids_render_literally() -> None:
+async def test_markup_and_escape_laden_ids_render_literally(clock: ManualClock) -> None:
     store = BatchStore()
     store.load(
         make_batch(i, batch_id=bid, status="[red]ended\x1b[2J") for i, bid in enumerate(HOSTILE_IDS)
     )
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(160, 12)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -52,11 +52,11 @@ async def test_markup_and_escape_laden_ids_render_literally() -> None:
         assert app.is_running
 
 
-async def test_a_10000_character_id_is_capped() -> None:
+async def test_a_10000_character_id_is_capped(clock: ManualClock) -> None:
     long_id = "x" * 10_000
     store = BatchStore()
     store.load([make_batch(0, batch_id=long_id), make_batch(1, batch_id="\x1b" * 10_000)])
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(200, 10)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -79,11 +79,11 @@ async def test_a_10000_character_id_is_capped() -> None:
     ],
 )
 async def test_narrow_widths_drop_columns(
-    width: int, present: list[str], absent: list[str]
+    width: int, present: list[str], absent: list[str], clock: ManualClock
 ) -> None:
     store = make_store(5)
     store.set_view(sort_key=SortKey.STATUS, sort_reverse=False)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(width, 10)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -99,9 +99,9 @@ async def test_narrow_widths_drop_columns(
         assert ("ago" in row) == ("CREATED" in present)
 
 
-async def test_resizing_narrower_drops_columns_and_keeps_the_sort_arrow() -> None:
+async def test_resizing_narrower_drops_columns_and_keeps_the_sort_arrow(clock: ManualClock) -> None:
     store = make_store(5)
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(160, 10)) as pilot:
         table = table_of(app)
         await pilot.pause()
@@ -128,10 +128,10 @@ def test_layout_keeps_the_id_whole_at_wide_widths_and_cuts_it_when_narrow() -> N
     assert sum(narrow.widths) + len(narrow.columns) - 1 <= 79
 
 
-async def test_narrow_ids_are_cut_with_an_ellipsis() -> None:
+async def test_narrow_ids_are_cut_with_an_ellipsis(clock: ManualClock) -> None:
     store = BatchStore()
     store.load([make_batch(0, batch_id="msgbatch_013Zva2CMHLNnXjNJJKqJ2EF")])
-    app = TableApp(store, ManualClock(T0))
+    app = TableApp(store, clock)
     async with app.run_test(size=(60, 6)) as pilot:
         await pilot.pause()
         row = screen_lines(table_of(app))[1]

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Label, OptionList
 
-from bifrost_tui.cli import main
 from bifrost_tui.config.store import ProfileStore
 from bifrost_tui.ui.screens.profiles import ProfileForm, ProfilesScreen
-from tests.support.ui_fixtures import make_rig, save_profile_form
+from tests.support.ui_fixtures import save_profile_form
 
 
 @pytest.fixture
@@ -43,47 +42,46 @@ def unreadable(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_cli_refuses_an_unreadable_profiles_file_with_exit_2_and_says_why(capsys, unreadable):
+def test_cli_refuses_an_unreadable_profiles_file_with_exit_2_and_says_why(run_cli, unreadable):
     for argv in (["profiles", "list"], ["batches", "list", "--profile", "staging"]):
-        code = main(argv)
-        _, err = capsys.readouterr()
+        code, _, err = run_cli(*argv)
         assert code == 2, argv
         assert "profiles.toml" in err and "cannot be read: Permission denied" in err
 
 
 def test_console_start_with_an_unreadable_profiles_file_exits_2_before_the_screen(
-    capsys, unreadable
+    run_cli, unreadable
 ):
-    assert main(["--profile", "staging"]) == 2
-    _, err = capsys.readouterr()
+    code, _, err = run_cli("--profile", "staging")
+    assert code == 2
     assert "cannot be read: Permission denied" in err
 
 
-async def test_profiles_screen_shows_an_unreadable_file_and_writes_nothing(unreadable):
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_profiles_screen_shows_an_unreadable_file_and_writes_nothing(unreadable, console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
         await pilot.pause()
-        message = str(rig.app.screen.query_one("#file-error").render())
+        message = str(console.app.screen.query_one("#file-error").render())
         assert "cannot be read: Permission denied" in message
         await pilot.press("a", "u", "x")  # every write is refused
         await pilot.pause()
-        assert isinstance(rig.app.screen, ProfilesScreen)
+        assert isinstance(console.app.screen, ProfilesScreen)
 
 
 def form_error(app) -> str:
     return str(app.screen.query_one("#e-form", Label).render())
 
 
-async def test_edit_after_another_process_changed_the_file_says_so_and_retry_works(config_dir):
+async def test_edit_after_another_process_changed_the_file_says_so_and_retry_works(
+    config_dir, console
+):
     path = config_dir / "profiles.toml"
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("e")
         await pilot.pause()
-        app = rig.app
+        app = console.app
         assert isinstance(app.screen, ProfileForm)
         # The CLI in another pane edits the file while the form is open.
         ProfileStore(path).edit("prod", {"note": "changed from another pane"})
@@ -105,13 +103,12 @@ async def test_edit_after_another_process_changed_the_file_says_so_and_retry_wor
     assert profiles["prod"].note == "changed from another pane"  # nothing of theirs was lost
 
 
-async def test_a_write_after_another_process_changed_the_file_reloads_the_list(config_dir):
+async def test_a_write_after_another_process_changed_the_file_reloads_the_list(config_dir, console):
     path = config_dir / "profiles.toml"
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
         await pilot.pause()
-        app = rig.app
+        app = console.app
         ProfileStore(path).add("dr", {"url": "https://dr.example.com"})  # another pane adds one
         await pilot.press("u")  # make staging the default: refused, the list is re-read
         await pilot.pause()
@@ -126,15 +123,15 @@ async def test_a_write_after_another_process_changed_the_file_reloads_the_list(c
 
 async def test_a_file_broken_by_another_process_while_the_form_is_open_is_said_in_the_form(
     config_dir,
+    console,
 ):
     path = config_dir / "profiles.toml"
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("e")
         await pilot.pause()
-        app = rig.app
+        app = console.app
         path.write_text("[profiles.staging\nurl = 'x'\n")  # an editor saved half a file
         broken = path.read_bytes()
         save_profile_form(app)

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.traceback import Traceback
 
-from bifrost_tui.cli import main
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.config import paths
 from bifrost_tui.config.connection import Connection, open_connection
@@ -32,8 +31,9 @@ from bifrost_tui.sim.model import DashboardAuth
 from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.screens.detail import DetailScreen
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
+from tests.support.clocks import T0, no_sleep
 from tests.support.reliability import screen_text
-from tests.support.ui_fixtures import T0, first_with, live_session, main_screen, no_sleep
+from tests.support.ui_fixtures import first_with, live_session, main_screen
 
 VK = "sk-bf-PLANTED-vk-7f3a9c41"
 PASSWORD = "PLANTED-dashboard-pw-91b2"
@@ -101,7 +101,7 @@ def guarded_world(clock: ManualClock) -> SimWorld:
     )
 
 
-def console(planted: Path) -> tuple[BifrostApp, SimWorld]:
+def guarded_console(planted: Path) -> tuple[BifrostApp, SimWorld]:
     add_profile(planted, "prod", "https://bifrost.prod.test")
     clock = ManualClock(T0)
     world = guarded_world(clock)
@@ -120,7 +120,7 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
 
 
 async def test_a_whole_console_session_never_shows_a_planted_secret(planted, all_logs):
-    app, world = console(planted)
+    app, world = guarded_console(planted)
     seen: list[str] = []
     async with app.run_test(size=(160, 45)) as pilot:
         result = await app.do_poll(deep=True)
@@ -181,7 +181,7 @@ async def test_a_whole_console_session_never_shows_a_planted_secret(planted, all
 async def test_a_crash_traceback_with_locals_holds_no_planted_secret(planted, monkeypatch):
     """Textual prints a crash as a rich traceback *with local variables*: every object a frame
     can reach (the connection, its profile, the client, its credentials) must render safely."""
-    app, _ = console(planted)
+    app, _ = guarded_console(planted)
     printed = io.StringIO()
     app.error_console = Console(file=printed, width=240, color_system=None, markup=False)
 
@@ -213,7 +213,7 @@ async def test_a_crash_traceback_with_locals_holds_no_planted_secret(planted, mo
 async def test_exceptions_raised_near_the_credentials_render_no_secret_with_locals(planted):
     """The frames that build requests hold the secrets unwrapped: a traceback through them,
     rendered the way Textual does (locals on), still shows none (redacted or out of reach)."""
-    app, world = console(planted)
+    app, world = guarded_console(planted)
     client = app.connection.make_client()
     caught: list[BaseException] = []
     # Short bodies and headers that carry every secret (a traceback's locals are printed in full
@@ -244,8 +244,8 @@ async def test_exceptions_raised_near_the_credentials_render_no_secret_with_loca
 
 
 @pytest.fixture
-def cli_gateway(planted: Path) -> Iterator[SimWorld]:
-    world = guarded_world(ManualClock(T0))
+def cli_gateway(planted: Path, clock: ManualClock) -> Iterator[SimWorld]:
+    world = guarded_world(clock)
     server = serve(world)
     try:
         add_profile(planted, "loop", server.url)
@@ -254,7 +254,7 @@ def cli_gateway(planted: Path) -> Iterator[SimWorld]:
         server.stop()
 
 
-def test_cli_human_and_json_output_never_show_a_planted_secret(capsys, cli_gateway, planted):
+def test_cli_human_and_json_output_never_show_a_planted_secret(run_cli, cli_gateway, planted):
     world = cli_gateway
     target = next(b.id for b in world.batches("openai") if b.phase.value == "running")
     other = next(
@@ -277,25 +277,25 @@ def test_cli_human_and_json_output_never_show_a_planted_secret(capsys, cli_gatew
     ]
     codes = []
     for argv in runs:
-        codes.append(main(argv))
-        out, err = capsys.readouterr()
+        code, out, err = run_cli(*argv)
+        codes.append(code)
         assert_clean(" ".join(argv[:2]), out, err)
     assert codes[:4] == [0, 0, 0, 0] and codes[4] == 1 and codes[5] == 0
     # The echo reached the CLI and was redacted there, not dropped by luck.
     world.faults.fail_next(401, echo_body("authentication_error"), method="GET", times=10)
-    code = main(["batches", "show", target, "--provider", "openai", "--profile", "loop"])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli("batches", "show", target, "--provider", "openai", "--profile", "loop")
     assert code == 1 and "***" in err
     assert_clean("an error line", out, err)
     world.faults.fail_next(401, echo_body("authentication_error"), method="GET", times=10)
-    main(["batches", "show", target, "--provider", "openai", "--profile", "loop", "--json"])
-    out, err = capsys.readouterr()
+    _, out, err = run_cli(
+        "batches", "show", target, "--provider", "openai", "--profile", "loop", "--json"
+    )
     assert "***" in out
     assert_clean("an error in --json", out, err)
     assert_clean("the audit log", paths.audit_file().read_text())
 
 
-async def test_plain_http_to_a_remote_host_refuses_to_send_the_key(planted):
+async def test_plain_http_to_a_remote_host_refuses_to_send_the_key(planted, clock):
     add_profile(planted, "remote", "http://gw.remote.example")
     connection = open_connection(
         profile="remote", url=None, demo=False, read_only=False, refresh=None, env=os.environ
@@ -303,7 +303,7 @@ async def test_plain_http_to_a_remote_host_refuses_to_send_the_key(planted):
     assert any(
         "refused unless the profile sets allow_insecure_http" in w for w in connection.warnings
     )
-    world = guarded_world(ManualClock(T0))
+    world = guarded_world(clock)
     connection.transport = SimTransport(world, sleep=no_sleep)
     async with connection.client() as client:
         listing = await client.list_batches("openai")
@@ -311,7 +311,7 @@ async def test_plain_http_to_a_remote_host_refuses_to_send_the_key(planted):
     assert not world.request_log  # nothing left the client
 
 
-async def test_the_console_warns_when_keys_travel_over_plain_http_by_opt_in(planted):
+async def test_the_console_warns_when_keys_travel_over_plain_http_by_opt_in(planted, clock):
     ProfileStore(planted / "profiles.toml").add(
         "lab",
         {
@@ -324,9 +324,7 @@ async def test_the_console_warns_when_keys_travel_over_plain_http_by_opt_in(plan
         profile="lab", url=None, demo=False, read_only=False, refresh=None, env=os.environ
     )
     assert any("secrets travel unencrypted" in w for w in connection.warnings)
-    world = SimWorld.demo(
-        ManualClock(T0), seed=3, arrival_interval=None, virtual_keys=[SecretStr(VK)]
-    )
+    world = SimWorld.demo(clock, seed=3, arrival_interval=None, virtual_keys=[SecretStr(VK)])
     connection.transport = SimTransport(world, sleep=no_sleep)
     app = BifrostApp(connection, clock=world.clock, live_updates=False)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -123,9 +123,10 @@ def test_importing_the_console_does_not_patch_textual() -> None:
 # ---- (b) a partial repaint shows the same screen as Textual's own code ---------------------------
 
 
-async def test_minute_tick_repaint_shows_what_textual_would_with_fewer_bytes(monkeypatch) -> None:
-    rig = make_rig()
-    app = rig.app
+async def test_minute_tick_repaint_shows_what_textual_would_with_fewer_bytes(
+    monkeypatch, console
+) -> None:
+    app = console.app
     terminals = TwoTerminals(*SIZE)
     display = app._display
 
@@ -142,7 +143,7 @@ async def test_minute_tick_repaint_shows_what_textual_would_with_fewer_bytes(mon
         assert terminals.textual.cells() == terminals.patched.cells()
         before = terminals.cropped
         textual_bytes, patched_bytes = terminals.textual_bytes, terminals.patched_bytes
-        rig.clock.advance(timedelta(minutes=7).total_seconds())
+        console.clock.advance(timedelta(minutes=7).total_seconds())
         app.tick_minute()
         await pilot.pause()
     assert terminals.cropped > before  # the tick went through the patch's crop

@@ -22,11 +22,10 @@ def table(app) -> BatchTable:
     return main_screen(app).query_one(BatchTable)
 
 
-async def test_space_tags_and_a_tags_every_cancellable_match():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_space_tags_and_a_tags_every_cancellable_match(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         first = table(app).cursor_key
         await pilot.press("space")
         assert first in table(app).tags
@@ -42,11 +41,10 @@ async def test_space_tags_and_a_tags_every_cancellable_match():
         )
 
 
-async def test_small_bulk_cancel_confirms_with_y_and_lands_on_each_row():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_small_bulk_cancel_confirms_with_y_and_lands_on_each_row(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         keys = [k for k, b in app.store.batches.items() if k[0] == "anthropic" and b.cancellable]
         keys = keys[:3]
         table(app).tags |= set(keys)
@@ -56,7 +54,7 @@ async def test_small_bulk_cancel_confirms_with_y_and_lands_on_each_row():
         assert app.screen.focused is not None and app.screen.focused.id == "no"
         await pilot.press("escape")
         await pilot.pause()
-        assert cancel_requests(rig.world) == []
+        assert cancel_requests(console.world) == []
         await pilot.press("C")
         await pilot.pause()
         await pilot.click("#yes")
@@ -64,7 +62,7 @@ async def test_small_bulk_cancel_confirms_with_y_and_lands_on_each_row():
         await pilot.pause()
         assert isinstance(app.screen, BulkSummaryScreen)
         assert "3 accepted" in str(app.screen.query_one("#summary").render())
-        assert len(cancel_requests(rig.world)) == 3
+        assert len(cancel_requests(console.world)) == 3
         for key in keys:
             assert app.store.batches[key].state is State.CANCELING
         assert not table(app).tags & set(keys)  # sent ones are untagged
@@ -95,11 +93,10 @@ async def test_large_bulk_needs_the_profile_name_typed():
         assert cancel_requests(rig.world) == []
 
 
-async def test_partial_listing_must_be_acknowledged():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_partial_listing_must_be_acknowledged(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         status = app.store.providers["openai"]
         from bifrost_tui.gateway.outcomes import ListingStatus
 

@@ -31,25 +31,23 @@ async def start(pilot) -> None:
     await pilot.pause()
 
 
-async def test_first_poll_lists_every_batch_provider_and_greys_the_rest():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_first_poll_lists_every_batch_provider_and_greys_the_rest(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        store = rig.app.store
+        store = console.app.store
         capable = {n for n, s in store.providers.items() if s.info.batch_capable}
         assert capable == {"anthropic", "openai", "azure", "bedrock", "gemini"}
         assert not store.providers["groq"].info.batch_capable
         assert store.providers["groq"].info.reason  # the reason is shown, not an error storm
         assert {k[0] for k in store.batches} == capable
-        crumbs = render_crumbs(rig.app.crumb_state()).plain
+        crumbs = render_crumbs(console.app.crumb_state()).plain
         assert "staging" in crumbs and "health ok" in crumbs and "12:00 UTC" in crumbs
 
 
-async def test_cancel_lands_and_is_watched_until_it_ends():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_cancel_lands_and_is_watched_until_it_ends(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.provider == "anthropic" and b.cancellable)
         table = main_screen(app).query_one(BatchTable)
         assert table.move_cursor_to_key(target.key)
@@ -67,10 +65,10 @@ async def test_cancel_lands_and_is_watched_until_it_ends():
         assert after.cancel_initiated_at is not None
         assert after.created_at == target.created_at  # the partial reply erased nothing
         assert "cancel accepted" in flash_text(app)
-        assert len(cancel_requests(rig.world)) == 1
+        assert len(cancel_requests(console.world)) == 1
         assert target.key in live_session(app).watches
         # Time passes on the gateway; the watch re-reads until the batch ends.
-        rig.clock.advance(rig.world.cancel_delay + 1)
+        console.clock.advance(console.world.cancel_delay + 1)
         result = await app.do_watch(force=True)
         await pilot.pause()
         ended = app.store.batches[target.key]
@@ -81,11 +79,10 @@ async def test_cancel_lands_and_is_watched_until_it_ends():
         assert any("ended" in n.message for n in app._notifications)
 
 
-async def test_cancel_is_always_the_cursor_row_and_no_aborts():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_cancel_is_always_the_cursor_row_and_no_aborts(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.cancellable)
         main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c")
@@ -93,18 +90,17 @@ async def test_cancel_is_always_the_cursor_row_and_no_aborts():
         await pilot.press("n")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert cancel_requests(rig.world) == []
+        assert cancel_requests(console.world) == []
         assert "nothing sent" in flash_text(app)
         assert app.store.batches[target.key].state is State.ACTIVE
 
 
-async def test_cancel_refused_shows_gateway_message_and_real_state():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_cancel_refused_shows_gateway_message_and_real_state(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
-        rig.world.faults.fail_next(
+        console.world.faults.fail_next(
             409,
             b'{"type":"error","error":{"type":"conflict_error","message":"batch is busy"}}',
             method="POST",
@@ -120,14 +116,13 @@ async def test_cancel_refused_shows_gateway_message_and_real_state():
         assert app.store.batches[target.key].state is State.ACTIVE
 
 
-async def test_cancel_with_lost_answer_reports_unknown_and_rereads():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_cancel_with_lost_answer_reports_unknown_and_rereads(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
         # A proxy gives up waiting (504): the cancel never reached the provider.
-        rig.world.faults.fail_next(
+        console.world.faults.fail_next(
             504, "<html><title>504 Gateway Time-out</title></html>", method="POST", path="/cancel"
         )
         main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
@@ -135,38 +130,36 @@ async def test_cancel_with_lost_answer_reports_unknown_and_rereads():
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "outcome unknown" in flash_text(app)
-        assert len(cancel_requests(rig.world)) == 1  # never retried
+        assert len(cancel_requests(console.world)) == 1  # never retried
         assert app.store.batches[target.key].state is State.ACTIVE  # never claims success
 
 
-async def test_cancel_whose_answer_was_lost_but_landed_is_confirmed_by_reread():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_cancel_whose_answer_was_lost_but_landed_is_confirmed_by_reread(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.provider == "openai" and b.cancellable)
-        rig.world.faults.drop_next(error="read_timeout")  # applied upstream, answer lost
+        console.world.faults.drop_next(error="read_timeout")  # applied upstream, answer lost
         main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert len(cancel_requests(rig.world)) == 1  # never retried
+        assert len(cancel_requests(console.world)) == 1  # never retried
         assert app.store.batches[target.key].state is State.CANCELING
         assert "cancel accepted" in flash_text(app)
 
 
-async def test_not_cancellable_batch_is_refused_locally_with_reason():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_not_cancellable_batch_is_refused_locally_with_reason(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         ended = first_with(app, lambda b: b.state.terminal)
         main_screen(app).query_one(BatchTable).move_cursor_to_key(ended.key)
         await pilot.press("c")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         assert "not cancellable" in flash_text(app)
-        assert cancel_requests(rig.world) == []
+        assert cancel_requests(console.world) == []
 
 
 async def test_read_only_hides_cancel_and_sends_nothing():
@@ -185,14 +178,13 @@ async def test_read_only_hides_cancel_and_sends_nothing():
         assert "RO" in render_crumbs(app.crumb_state()).plain
 
 
-async def test_gateway_death_marks_stale_keeps_data_and_recovers():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_gateway_death_marks_stale_keeps_data_and_recovers(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         known = dict(app.store.batches)
-        rig.world.faults.down = True
-        rig.clock.advance(30)
+        console.world.faults.down = True
+        console.clock.advance(30)
         result = await app.do_poll(deep=False)
         await pilot.pause()
         assert result.error is not None
@@ -200,19 +192,18 @@ async def test_gateway_death_marks_stale_keeps_data_and_recovers():
         assert "STALE" in crumbs and "unreachable" in crumbs
         assert "12:00 UTC" in crumbs  # the last successful refresh, not the failed one
         assert app.store.batches == known  # last known data kept
-        rig.world.faults.down = False
-        rig.clock.advance(30)
+        console.world.faults.down = False
+        console.clock.advance(30)
         await app.do_poll(deep=True)
         await pilot.pause()
         crumbs = render_crumbs(app.crumb_state()).plain
         assert "STALE" not in crumbs and "12:01 UTC" in crumbs
 
 
-async def test_filter_is_incremental_and_keeps_the_cursor():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_filter_is_incremental_and_keeps_the_cursor(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         table = main_screen(app).query_one(BatchTable)
         target = first_with(app, lambda b: b.provider == "gemini")
         table.move_cursor_to_key(target.key)
@@ -232,15 +223,14 @@ async def test_filter_is_incremental_and_keeps_the_cursor():
         assert table.cursor_key == target.key
 
 
-async def test_refresh_keeps_cursor_and_sort_keeps_cursor():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_refresh_keeps_cursor_and_sort_keeps_cursor(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         table = main_screen(app).query_one(BatchTable)
         target = first_with(app, lambda b: b.provider == "azure")
         table.move_cursor_to_key(target.key)
-        rig.clock.advance(600)
+        console.clock.advance(600)
         await app.do_poll(deep=False)
         await pilot.pause()
         assert table.cursor_key == target.key
@@ -252,11 +242,10 @@ async def test_refresh_keeps_cursor_and_sort_keeps_cursor():
         assert table.cursor_key == target.key
 
 
-async def test_hide_ended_and_provider_switching():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_hide_ended_and_provider_switching(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         await pilot.press("h")
         await pilot.pause()
         assert app.store.view()
@@ -268,14 +257,13 @@ async def test_hide_ended_and_provider_switching():
         assert {k[0] for k in app.store.view()} <= {first}
 
 
-async def test_markup_laden_ids_are_shown_literally():
-    rig = make_rig()
+async def test_markup_laden_ids_are_shown_literally(console):
     hostile = ["[bold]x[/]", "[@click=app.quit]boom", "[/]", "id\x1b[31mred", "evil\u202etxt"]
     for i, batch_id in enumerate(hostile):
-        rig.world.add_batch("anthropic", id=batch_id, status="in_progress", total=5 + i)
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+        console.world.add_batch("anthropic", id=batch_id, status="in_progress", total=5 + i)
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         keys = {k[1] for k in app.store.batches}
         assert set(hostile) <= keys
         table = main_screen(app).query_one(BatchTable)
@@ -288,11 +276,10 @@ async def test_markup_laden_ids_are_shown_literally():
         assert app.is_running  # [@click=app.quit] did not quit
 
 
-async def test_detail_and_help_screens_open_and_close():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_detail_and_help_screens_open_and_close(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.provider == "azure" and b.source is Source.LIST)
         main_screen(app).query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("enter")
@@ -309,11 +296,10 @@ async def test_detail_and_help_screens_open_and_close():
         assert app.screen_stack[-1] is app.main_screen
 
 
-async def test_refresh_interval_and_pause_keys():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_refresh_interval_and_pause_keys(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         before = app.refresh_interval
         await pilot.press("plus")
         assert app.refresh_interval > before
@@ -325,11 +311,10 @@ async def test_refresh_interval_and_pause_keys():
         assert not app.paused
 
 
-async def test_quit_with_cancel_in_flight_asks_first():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_quit_with_cancel_in_flight_asks_first(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         app.in_flight.add(("openai", "batch_x"))
         await pilot.press("q")
         await pilot.pause()
@@ -343,14 +328,13 @@ async def test_quit_with_cancel_in_flight_asks_first():
         assert not app.is_running or app._exit_renderables is not None
 
 
-async def test_minute_tick_updates_relative_times_only_when_minutes_change():
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_minute_tick_updates_relative_times_only_when_minutes_change(console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         table = main_screen(app).query_one(BatchTable)
         before = table.render_line(0).text
-        rig.clock.advance(timedelta(minutes=5).total_seconds())
+        console.clock.advance(timedelta(minutes=5).total_seconds())
         app.tick_minute()
         await pilot.pause()
         assert table.render_line(0).text == before  # the header does not move with time
@@ -358,33 +342,31 @@ async def test_minute_tick_updates_relative_times_only_when_minutes_change():
         assert main_screen(app).query_one("#filter", Input).value == ""
 
 
-async def test_no_color_keeps_states_readable_from_text(monkeypatch):
+async def test_no_color_keeps_states_readable_from_text(monkeypatch, console):
     monkeypatch.setenv("NO_COLOR", "1")  # read in App.__init__
-    rig = make_rig()
-    async with rig.app.run_test(size=(80, 24)) as pilot:
+    async with console.app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
-        table = main_screen(rig.app).query_one(BatchTable)
+        table = main_screen(console.app).query_one(BatchTable)
         lines = [table.render_line(y).text for y in range(table.size.height)]
         text = "\n".join(lines)
         assert "ACTIVE" in text and "CANCELING" in text
         # At 80 columns the provider list steps aside for the table.
-        assert main_screen(rig.app).query_one("#providers").region.width == 0
+        assert main_screen(console.app).query_one("#providers").region.width == 0
 
 
-async def test_ctrl_s_saves_visible_rows_and_a_screenshot(tmp_path):
+async def test_ctrl_s_saves_visible_rows_and_a_screenshot(tmp_path, console):
     import csv
     import json as jsonlib
 
     from bifrost_tui.config import paths
 
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
         await pilot.press("slash", *"openai", "enter")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        visible = {rig.app.store.batches[k].id for k in rig.app.store.view()}
-        assert "saved" in flash_text(rig.app)
+        visible = {console.app.store.batches[k].id for k in console.app.store.view()}
+        assert "saved" in flash_text(console.app)
     (folder,) = list(paths.export_dir().iterdir())
     data = jsonlib.loads((folder / "batches.json").read_text())
     assert {b["id"] for b in data["batches"]} == visible
@@ -394,17 +376,16 @@ async def test_ctrl_s_saves_visible_rows_and_a_screenshot(tmp_path):
     assert (folder / "batches.csv").stat().st_mode & 0o777 == 0o600
 
 
-async def test_bang_view_lists_only_flagged_batches_with_why():
+async def test_bang_view_lists_only_flagged_batches_with_why(console):
     from bifrost_tui.ui.screens.flagged import FlaggedScreen
 
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await start(pilot)
-        app = rig.app
+        app = console.app
         target = first_with(app, lambda b: b.provider == "anthropic" and b.cancellable)
-        rig.world.cancel_delay = 3 * 3600  # the cancel hangs upstream
+        console.world.cancel_delay = 3 * 3600  # the cancel hangs upstream
         await app.do_cancel(target.key)
-        rig.clock.advance(45 * 60)
+        console.clock.advance(45 * 60)
         app.tick_minute()  # the rules are about time passing
         await pilot.pause()
         await pilot.press("exclamation_mark")

@@ -14,7 +14,7 @@ from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
 from bifrost_tui.ui.screens.main import MainScreen
 from bifrost_tui.ui.screens.profiles import ProfileForm, ProfilesScreen
-from tests.support.ui_fixtures import make_rig, save_profile_form
+from tests.support.ui_fixtures import save_profile_form
 
 
 @pytest.fixture
@@ -49,12 +49,11 @@ async def open_form(pilot, key: str = "a") -> None:
     assert isinstance(pilot.app.screen, ProfileForm)
 
 
-async def test_add_form_shows_each_problem_beside_its_field_and_saves_nothing(config_dir):
-    rig = make_rig()
+async def test_add_form_shows_each_problem_beside_its_field_and_saves_nothing(config_dir, console):
     before = (config_dir / "profiles.toml").read_bytes()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await open_form(pilot)
-        app = rig.app
+        app = console.app
         await fill(pilot, "name", "staging")  # duplicate
         await fill(pilot, "url", "https://ops:hunter2@gw.example.com")  # credentials in the URL
         await fill(pilot, "virtual_key_env", "PROD_VK_NOT_SET")  # missing env var
@@ -73,12 +72,11 @@ async def test_add_form_shows_each_problem_beside_its_field_and_saves_nothing(co
     assert (config_dir / "profiles.toml").read_bytes() == before  # nothing saved
 
 
-async def test_add_valid_profile_saves_it(config_dir, monkeypatch):
+async def test_add_valid_profile_saves_it(config_dir, monkeypatch, console):
     monkeypatch.setenv("PROD_VK", "sk-bf-prod-planted")
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await open_form(pilot)
-        app = rig.app
+        app = console.app
         await fill(pilot, "name", "prod-eu")
         await fill(pilot, "url", "https://gw.example.com/bifrost/")
         await fill(pilot, "virtual_key_env", "PROD_VK")
@@ -95,11 +93,10 @@ async def test_add_valid_profile_saves_it(config_dir, monkeypatch):
     assert "sk-bf-prod-planted" not in text  # the key stays in the environment
 
 
-async def test_edit_changes_only_the_edited_fields(config_dir):
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_edit_changes_only_the_edited_fields(config_dir, console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await open_form(pilot, "e")
-        app = rig.app
+        app = console.app
         assert app.screen.query_one("#f-name", Input).disabled
         await fill(pilot, "url", "https://user@staging.example.com")
         save_profile_form(app)
@@ -114,14 +111,13 @@ async def test_edit_changes_only_the_edited_fields(config_dir):
     assert saved.virtual_key_env == "STAGING_VK"
 
 
-async def test_delete_asks_first(config_dir):
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+async def test_delete_asks_first(config_dir, console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
-        assert isinstance(rig.app.screen, ConfirmScreen)
+        assert isinstance(console.app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
         assert "staging" in store_of(config_dir).load().profiles
@@ -129,42 +125,40 @@ async def test_delete_asks_first(config_dir):
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        await rig.app.workers.wait_for_complete()
+        await console.app.workers.wait_for_complete()
         assert "staging" not in store_of(config_dir).load().profiles
         assert (config_dir / "profiles.toml.bak").exists()
 
 
-async def test_switching_profile_reloads_the_batch_view_for_the_new_gateway(config_dir):
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
-        await rig.app.do_poll(deep=True)
-        assert rig.app.store.batches
-        old_store = rig.app.store
+async def test_switching_profile_reloads_the_batch_view_for_the_new_gateway(config_dir, console):
+    async with console.app.run_test(size=(120, 40)) as pilot:
+        await console.app.do_poll(deep=True)
+        assert console.app.store.batches
+        old_store = console.app.store
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("enter")  # staging, highlighted first
         await pilot.pause()
         await pilot.pause()
-        app = rig.app
+        app = console.app
         assert app.connection.profile_name == "staging"
         assert app.connection.display_url == "https://staging.example.com"
         assert app.store is not old_store and not app.store.batches  # nothing from the old gateway
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_broken_profiles_file_is_shown_and_never_written(config_dir):
+async def test_broken_profiles_file_is_shown_and_never_written(config_dir, console):
     path = config_dir / "profiles.toml"
     path.write_text("[profiles.prod\nurl = 'x'\n")
     broken = path.read_bytes()
-    rig = make_rig()
-    async with rig.app.run_test(size=(120, 40)) as pilot:
+    async with console.app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")
         await pilot.pause()
-        message = str(rig.app.screen.query_one("#file-error").render())
+        message = str(console.app.screen.query_one("#file-error").render())
         assert "profiles.toml" in message and "line 1" in message
         await pilot.press("a")  # refused: nothing is written to a broken file
         await pilot.pause()
-        assert isinstance(rig.app.screen, ProfilesScreen)
+        assert isinstance(console.app.screen, ProfilesScreen)
     assert path.read_bytes() == broken
 
 

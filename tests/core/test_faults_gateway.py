@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bifrost_tui.clock import ManualClock
 from bifrost_tui.config.connection import DEMO_URL
 from bifrost_tui.core.live import LiveSession, describe_error
 from bifrost_tui.core.store import BatchStore
@@ -21,7 +20,7 @@ from bifrost_tui.gateway.outcomes import CancelOutcome, ListingStatus
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.sim.faults import proxy_error_body
 from tests.support.client_fakes import FakeGateway, batch_json, json_response, make_client
-from tests.support.ui_fixtures import T0, no_sleep
+from tests.support.clocks import T0, no_sleep
 
 GOLDEN = Path(__file__).parent.parent / "data" / "golden"
 LIST = "/anthropic/v1/messages/batches"
@@ -37,8 +36,8 @@ def session_on(world: SimWorld, **config) -> LiveSession:
 
 
 @pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.demo(ManualClock(T0), seed=5, arrival_interval=None)
+def sim_seed() -> int:
+    return 5
 
 
 def anthropic_envelope(kind: str, message: str) -> bytes:
@@ -248,27 +247,18 @@ async def test_cancelling_twice_is_idempotent_on_the_gateway(world):
     assert second.batch.cancel_initiated_at == first.batch.cancel_initiated_at
 
 
-def test_cli_second_cancel_of_a_canceling_batch_is_refused_locally(capsys, world):
-    from bifrost_tui.cli import main
-    from bifrost_tui.sim import serve
-
+def test_cli_second_cancel_of_a_canceling_batch_is_refused_locally(run_cli, world, sim_url):
     target_id = next(b.id for b in world.batches("openai") if b.phase.value == "running")
-    server = serve(world)
-    try:
-        args = ["batches", "cancel", target_id, "--provider", "openai", "--yes", "--url"]
-        first = main([*args, server.url])
-        capsys.readouterr()
-        second = main([*args, server.url, "--json"])
-        out, err = capsys.readouterr()
-    finally:
-        server.stop()
+    args = ["batches", "cancel", target_id, "--provider", "openai", "--yes", "--url"]
+    first, _, _ = run_cli(*args, sim_url)
+    second, out, err = run_cli(*args, sim_url, "--json")
     assert first == 0 and second == 5
     assert len(world.requests(op="batch_cancel")) == 1  # the second one sent nothing
     assert json.loads(out.splitlines()[-1])["outcome"] == "not_sent"
     assert "canceling" in err or "cancelling" in err
 
 
-async def test_auth_refused_at_start_falls_back_to_the_standard_providers():
+async def test_auth_refused_at_start_falls_back_to_the_standard_providers(clock):
     """401 on the management API: the console still lists through the standard providers."""
     gateway = FakeGateway()
     body = (GOLDEN / "error_401_unauthorized_10_4.json").read_bytes()
@@ -278,7 +268,7 @@ async def test_auth_refused_at_start_falls_back_to_the_standard_providers():
     gateway.on("GET", "/api/version", json_response(200, "v1.5.1"))
     gateway.on("GET", LIST, json_response(200, {"data": [batch_json("b1")], "has_more": False}))
     client = make_client(gateway, retries=0)
-    session = LiveSession(client, BatchStore(), ManualClock(T0))
+    session = LiveSession(client, BatchStore(), clock)
     async with client:
         await session.poll(deep=True)
     assert set(session.store.providers) == set(CAPABLE)

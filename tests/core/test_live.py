@@ -15,13 +15,16 @@ from bifrost_tui.gateway.ids import normalise_id
 from bifrost_tui.gateway.models import State
 from bifrost_tui.gateway.outcomes import CancelOutcome
 from bifrost_tui.sim import SimTransport, SimWorld
-from tests.support.ui_fixtures import T0, no_sleep
+from tests.support.clocks import T0, no_sleep
 
 
 @pytest.fixture
-def rig():
-    clock = ManualClock(T0)
-    world = SimWorld.demo(clock, seed=5, arrival_interval=None)
+def sim_seed() -> int:
+    return 5
+
+
+@pytest.fixture
+def rig(world: SimWorld, clock: ManualClock):
     client = GatewayClient(
         ClientConfig(base_url=DEMO_URL, retries=0), transport=SimTransport(world, sleep=no_sleep)
     )

@@ -12,7 +12,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,12 +26,7 @@ from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.errors import NotFound
 from bifrost_tui.gateway.models import Batch, Source
 from bifrost_tui.sim import SimTransport, SimWorld
-
-T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
-
-
-async def no_sleep(_seconds: float) -> None:
-    """The simulator's latency knob, skipped."""
+from tests.support.clocks import T0, no_sleep
 
 
 class Sleeper:
@@ -56,12 +51,8 @@ class TTY(io.StringIO):
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
-
-
-@pytest.fixture
 def world(clock: ManualClock) -> SimWorld:
+    """An empty world (no demo history): each test creates the batches it watches."""
     return SimWorld(clock, seed=3)
 
 
@@ -534,7 +525,7 @@ def test_format_event_reads_like_the_issue_says():
     )
     assert batch.request_counts is not None
     event = WatchEvent(
-        time=datetime(2026, 11, 28, 12, 3, 4, tzinfo=UTC),
+        time=T0 + timedelta(minutes=3, seconds=4),
         provider="anthropic",
         batch_id="batch_x",
         before="in_progress",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -33,8 +32,8 @@ from bifrost_tui.sim import (
     VirtualKey,
     standard_providers,
 )
+from tests.support.clocks import GOLDEN_NOON
 
-START = datetime(2026, 5, 13, 12, 0, tzinfo=UTC)
 BASE = "http://127.0.0.1:8080"
 
 
@@ -50,7 +49,8 @@ class NoSleep:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(START)
+    """Noon on the §10 day rather than T0: the demo worlds asserted on here are seeded then."""
+    return ManualClock(GOLDEN_NOON)
 
 
 def connect(world: SimWorld, **config: Any) -> GatewayClient:

@@ -21,7 +21,8 @@ from pydantic import SecretStr
 
 from bifrost_tui.sim import DashboardAuth, KeyConfig, ProviderConfig, SimWorld
 from bifrost_tui.sim.routes import ROUTES
-from tests.support.sim_fixtures import DATA, T0, call, clock_at, openai_world_10_1, provider_header
+from tests.support.clocks import GOLDEN_T0
+from tests.support.sim_fixtures import DATA, call, clock_at, openai_world_10_1, provider_header
 
 SPEC: dict[str, Any] = json.loads((DATA / "openapi-batch-subset.json").read_text(encoding="utf-8"))
 
@@ -363,7 +364,9 @@ def test_management_responses_match_the_spec():
         keys=[KeyConfig("eu")],
         allowed_requests={"batch_list": True, "batch_retrieve": True, "batch_cancel": True},
     )
-    world = SimWorld(clock_at(T0), providers=[*SimWorld(clock_at()).providers.values(), custom])
+    world = SimWorld(
+        clock_at(GOLDEN_T0), providers=[*SimWorld(clock_at()).providers.values(), custom]
+    )
     health = call(world, "GET", "/health")
     assert not issues_for("GET", "/health", 200, health.json())
     version = call(world, "GET", "/api/version")

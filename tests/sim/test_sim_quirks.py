@@ -19,8 +19,8 @@ from bifrost_tui.sim import (
     standard_providers,
 )
 from bifrost_tui.sim.emit import parse_serial_cursor
+from tests.support.clocks import GOLDEN_T0
 from tests.support.sim_fixtures import (
-    T0,
     call,
     clock_at,
     native_status,
@@ -35,7 +35,7 @@ def many(world: SimWorld, provider: str, n: int, **kw) -> list[str]:
     ids = []
     for i in range(n):
         batch = world.add_batch(
-            provider, created_at=T0 - timedelta(minutes=n - i), total=10, succeeded=10, **kw
+            provider, created_at=GOLDEN_T0 - timedelta(minutes=n - i), total=10, succeeded=10, **kw
         )
         ids.append(batch.id)
     return ids[::-1]  # newest first
@@ -165,7 +165,7 @@ class TestAnthropicShape:
     def test_timestamps_are_whole_seconds_and_empty_when_unset(self):
         world = SimWorld(clock_at())
         world.add_batch(
-            "anthropic", created_at=T0.replace(microsecond=987654), status="in_progress"
+            "anthropic", created_at=GOLDEN_T0.replace(microsecond=987654), status="in_progress"
         )
         world.add_batch("openai", created_at=0, expires_at=None)
         assert alist(world, "anthropic")["data"][0]["created_at"] == "2026-05-13T11:00:00Z"
@@ -180,8 +180,8 @@ class TestAnthropicShape:
             total=100,
             succeeded=97,
             errored=3,
-            created_at=T0 - timedelta(hours=3),
-            ended_at=T0 - timedelta(hours=1),
+            created_at=GOLDEN_T0 - timedelta(hours=3),
+            ended_at=GOLDEN_T0 - timedelta(hours=1),
         )
         item = alist(world, "bedrock")["data"][0]
         assert item == {
@@ -230,10 +230,10 @@ class TestAnthropicShape:
             errored=1,
             canceled=2,
             expired=0,
-            created_at=T0 - timedelta(days=30),
-            ended_at=T0 - timedelta(days=30) + timedelta(hours=2),
-            cancelling_at=T0 - timedelta(days=30) + timedelta(hours=1),
-            archived_at=T0 - timedelta(days=1),
+            created_at=GOLDEN_T0 - timedelta(days=30),
+            ended_at=GOLDEN_T0 - timedelta(days=30) + timedelta(hours=2),
+            cancelling_at=GOLDEN_T0 - timedelta(days=30) + timedelta(hours=1),
+            archived_at=GOLDEN_T0 - timedelta(days=1),
         )
         item = alist(world, "anthropic")["data"][0]
         assert list(item) == [
@@ -504,12 +504,14 @@ class TestOpenAIRoute:
 
     def test_items_are_bifrost_shaped_with_unix_times_and_extras(self):
         world = openai_world_10_1()
-        world.add_batch("anthropic", status="ended", succeeded=2, created_at=T0, ended_at=T0)
+        world.add_batch(
+            "anthropic", status="ended", succeeded=2, created_at=GOLDEN_T0, ended_at=GOLDEN_T0
+        )
         data = olist(world, "provider=anthropic")["data"][0]
         assert data["status"] == "ended"
         assert data["processing_status"] == "ended"
         assert data["request_counts"] == {"total": 2, "completed": 2, "failed": 0, "succeeded": 2}
-        assert data["completed_at"] == int(T0.timestamp())
+        assert data["completed_at"] == int(GOLDEN_T0.timestamp())
         cancelled = next(
             b for b in olist(world, "provider=openai")["data"] if b["id"] == "batch_6821b9c4"
         )

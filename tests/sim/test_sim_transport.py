@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from bifrost_tui.sim import DashboardAuth, Faults, ProviderConfig, SimTransport, SimWorld
+from tests.support.clocks import GOLDEN_T0
 from tests.support.sim_fixtures import (
-    T0,
     clock_at,
     golden,
     native_status,
@@ -205,7 +205,7 @@ async def test_provider_faults_touch_only_that_provider(sleeps: SleepRecorder):
 
 
 async def test_login_cookie_is_kept_by_the_client(sleeps: SleepRecorder):
-    world = SimWorld(clock_at(T0), dashboard_auth=DashboardAuth("admin", SecretStr("pw")))
+    world = SimWorld(clock_at(GOLDEN_T0), dashboard_auth=DashboardAuth("admin", SecretStr("pw")))
     async with httpx.AsyncClient(
         transport=SimTransport(world, sleep=sleeps), base_url="http://bifrost.sim"
     ) as c:

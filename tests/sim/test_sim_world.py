@@ -9,7 +9,8 @@ import pytest
 
 from bifrost_tui.sim import Phase, ProviderConfig, SimWorld
 from bifrost_tui.sim.model import ARCHIVE_AFTER_S
-from tests.support.sim_fixtures import T0, call, clock_at, provider_header
+from tests.support.clocks import GOLDEN_T0
+from tests.support.sim_fixtures import call, clock_at, provider_header
 
 
 def retrieve(world: SimWorld, provider: str, batch_id: str) -> dict:
@@ -36,7 +37,7 @@ class TestOpenAILifecycle:
         batch = world.create_batch(
             "openai", total=1000, duration=1000, start_delay=30, finalize=60, error_ratio=0.01
         )
-        start = int(T0.timestamp())
+        start = int(GOLDEN_T0.timestamp())
         assert batch.native == "validating"
         # Validating: OpenAI reports no total yet, so the Anthropic shape has no request_counts.
         assert "request_counts" not in retrieve(world, "openai", batch.id)
@@ -115,7 +116,7 @@ class TestAnthropicLifecycle:
         clock = clock_at()
         world = SimWorld(clock, seed=3)
         batch = world.add_batch(
-            "anthropic", status="ended", succeeded=5, created_at=T0, ended_at=T0
+            "anthropic", status="ended", succeeded=5, created_at=GOLDEN_T0, ended_at=GOLDEN_T0
         )
         clock.advance(ARCHIVE_AFTER_S - 1)
         assert "archived_at" not in retrieve(world, "anthropic", batch.id)
@@ -127,7 +128,7 @@ class TestExpiry:
     def test_openai_batch_expires_at_expires_at_and_shows_expired(self):
         clock = clock_at()
         world = SimWorld(clock, seed=3)
-        created = T0 - timedelta(hours=23)
+        created = GOLDEN_T0 - timedelta(hours=23)
         batch = world.add_batch(
             "openai", status="in_progress", total=100, completed=40, failed=1, created_at=created
         )
@@ -160,7 +161,7 @@ class TestCancel:
         batch = world.add_batch("openai", status="in_progress", total=100, completed=10)
         assert world.cancel(batch) == "cancelling"
         assert batch.native == "cancelling"
-        assert batch.cancelling_at == int(T0.timestamp())
+        assert batch.cancelling_at == int(GOLDEN_T0.timestamp())
         clock.advance(19)
         assert retrieve(world, "openai", batch.id)["processing_status"] == "canceling"
         clock.advance(1)
@@ -168,7 +169,7 @@ class TestCancel:
         assert body["processing_status"] == "ended"
         assert body["cancel_initiated_at"] == "2026-05-13T11:00:00Z"
         assert "ended_at" not in body  # a cancelled OpenAI batch has no completed_at
-        assert batch.cancelled_at == int(T0.timestamp()) + 20
+        assert batch.cancelled_at == int(GOLDEN_T0.timestamp()) + 20
 
     def test_cancel_delay_is_configurable_and_anthropic_ends_with_canceled_requests(self):
         clock = clock_at()
@@ -192,7 +193,7 @@ class TestCancel:
         assert world.cancel(batch) == "cancelling"
         clock.advance(5)
         assert world.cancel(batch) == "already"
-        assert batch.cancelling_at == int(T0.timestamp())  # not moved by the second cancel
+        assert batch.cancelling_at == int(GOLDEN_T0.timestamp())  # not moved by the second cancel
         clock.advance(60)
         assert world.cancel(batch) == "ended"
         assert batch.phase is Phase.CANCELLED
@@ -204,13 +205,13 @@ class TestCancel:
             "gemini",
             status="BATCH_STATE_RUNNING",
             total=100,
-            created_at=T0 - timedelta(hours=2),
-            finish_at=T0 + timedelta(hours=2),
-            cancel_at=T0 - timedelta(hours=1),
+            created_at=GOLDEN_T0 - timedelta(hours=2),
+            finish_at=GOLDEN_T0 + timedelta(hours=2),
+            cancel_at=GOLDEN_T0 - timedelta(hours=1),
         )
         world.advance()
         assert batch.native == "BATCH_STATE_CANCELLED"
-        assert batch.cancelling_at == int((T0 - timedelta(hours=1)).timestamp())
+        assert batch.cancelling_at == int((GOLDEN_T0 - timedelta(hours=1)).timestamp())
 
 
 def _snapshot(world: SimWorld) -> list[tuple]:
@@ -258,7 +259,7 @@ class TestDeterminism:
         after = {b.key for b in world.all_batches()}
         assert before < after
         newest = world.batches("openai")[0]
-        assert newest.created_at > int(T0.timestamp())
+        assert newest.created_at > int(GOLDEN_T0.timestamp())
 
 
 class TestDemoWorld:

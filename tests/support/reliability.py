@@ -21,7 +21,8 @@ from bifrost_tui.config.resolve import ResolvedConnection
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui.app import BifrostApp
-from tests.support.ui_fixtures import T0, Rig, no_sleep
+from tests.support.clocks import T0, no_sleep
+from tests.support.ui_fixtures import Rig
 
 #: Characters that must never reach the operator's terminal from gateway text: C0 controls (ESC,
 #: BEL, CR, backspace...), DEL, C1 controls (CSI 0x9b, OSC 0x9d, ST 0x9c), bidi overrides and

@@ -1,5 +1,5 @@
-"""Shared helpers for the simulator's tests: fixed clocks, the worlds of docs/gateway.md §10 and
-the golden files."""
+"""Shared helpers for the simulator's tests: clocks on the §10 day, the worlds of docs/gateway.md
+§10 and the golden files."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ from typing import Any
 
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.sim import SimRequest, SimResponse, SimWorld
+from tests.support.clocks import GOLDEN_T0
 
 DATA = Path(__file__).parent.parent / "data"
 GOLDEN = DATA / "golden"
 
-#: 2026-05-13T11:00:00Z: after every batch of the docs/gateway.md §10 examples was created, before
-#: any expiry.
-T0 = datetime(2026, 5, 13, 11, 0, 0, tzinfo=UTC)
 
-
-def clock_at(when: datetime = T0) -> ManualClock:
+def clock_at(when: datetime = GOLDEN_T0) -> ManualClock:
     return ManualClock(when)
 
 

@@ -1,9 +1,8 @@
-"""Shared fixtures for the console's Pilot and snapshot tests: a fixed clock and a seeded sim."""
+"""Helpers for the console's Pilot and snapshot tests: the console on a seeded simulator at T0."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from bifrost_tui.clock import ManualClock
@@ -16,13 +15,7 @@ from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.screens.main import MainScreen
 from bifrost_tui.ui.screens.profiles import ProfileForm
-
-#: Fixed "now" for every console test and snapshot.
-T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
-
-
-async def no_sleep(_seconds: float) -> None:
-    """The simulator's latency knob without waiting (tests never sleep)."""
+from tests.support.clocks import T0, no_sleep
 
 
 @dataclass

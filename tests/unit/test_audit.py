@@ -15,6 +15,7 @@ import threading
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -38,14 +39,14 @@ from bifrost_tui.core.bulk import ItemResult
 from bifrost_tui.gateway.errors import NotFound, Unreachable
 from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult
+from tests.support.clocks import AUDIT_T0
 
-T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 PLANTED = "sk-bf-PLANTED-0123456789"
 
 
 def make_entry(batch_id: str = "msgbatch_01", **kw: object) -> AuditEntry:
-    base: dict[str, object] = {
-        "time": T0,
+    base: dict[str, Any] = {
+        "time": AUDIT_T0,
         "user": "alice",
         "host": "ops-1",
         "profile": "prod",
@@ -56,12 +57,12 @@ def make_entry(batch_id: str = "msgbatch_01", **kw: object) -> AuditEntry:
         "outcome": "accepted",
     }
     base.update(kw)
-    return AuditEntry(**base)  # type: ignore[arg-type]
+    return AuditEntry(**base)
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(T0)
+    return ManualClock(AUDIT_T0)
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def test_unknown_outcome_or_source_is_refused_at_construction() -> None:
 
 
 def test_naive_times_are_taken_as_utc_and_aware_ones_converted() -> None:
-    assert make_entry(time=datetime(2025, 6, 1, 12)).time == T0
+    assert make_entry(time=datetime(2025, 6, 1, 12)).time == AUDIT_T0
     plus2 = datetime(2025, 6, 1, 16, tzinfo=timezone(timedelta(hours=2)))
     assert make_entry(time=plus2).time == datetime(2025, 6, 1, 14, tzinfo=UTC)
     assert make_entry(time=plus2).time.tzinfo is UTC
@@ -163,7 +164,7 @@ def test_entry_for_an_accepted_cancel_carries_status_request_id_and_state_after(
         source="console",
         bulk_id="bk",
     )
-    assert entry.time == T0
+    assert entry.time == AUDIT_T0
     assert entry.user == log.user and entry.host == log.host
     assert (entry.outcome, entry.http_status, entry.request_id) == ("accepted", 200, "req_abc")
     assert (entry.state_before, entry.state_after) == ("active", "canceling")
@@ -244,9 +245,9 @@ def test_since_keeps_entries_at_or_after_the_cutoff(log: AuditLog, clock: Manual
     for name in ("old", "mid", "new"):
         log.record(make_entry(name, time=clock.now()))
         clock.advance(hours=1)
-    assert [e.batch_id for e in log.read(since=T0 + timedelta(hours=1))] == ["mid", "new"]
-    assert [e.batch_id for e in log.read(since=T0 + timedelta(minutes=90))] == ["new"]
-    assert log.read(since=T0 + timedelta(hours=5)) == []
+    assert [e.batch_id for e in log.read(since=AUDIT_T0 + timedelta(hours=1))] == ["mid", "new"]
+    assert [e.batch_id for e in log.read(since=AUDIT_T0 + timedelta(minutes=90))] == ["new"]
+    assert log.read(since=AUDIT_T0 + timedelta(hours=5)) == []
     # A naive cutoff is UTC, like every time in the log.
     assert [e.batch_id for e in log.read(since=datetime(2025, 6, 1, 14))] == ["new"]
 

@@ -24,8 +24,8 @@ from bifrost_tui.core.export import (
     write_csv,
 )
 from bifrost_tui.gateway.models import Batch, Source
+from tests.support.clocks import T0
 
-NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 FORMULA_STARTS = "=+-@\t\r"
 
 
@@ -194,9 +194,9 @@ def test_folder_is_named_by_utc_time_without_colons_and_private(tmp_path):
 
 
 def test_a_second_export_in_the_same_second_gets_its_own_folder(tmp_path):
-    first = export_dir_for(NOW, tmp_path)
-    second = export_dir_for(NOW, tmp_path)
-    third = export_dir_for(NOW, tmp_path)
+    first = export_dir_for(T0, tmp_path)
+    second = export_dir_for(T0, tmp_path)
+    third = export_dir_for(T0, tmp_path)
     assert first.name == "2026-11-28T120000Z"
     assert second.name == "2026-11-28T120000Z-2" and third.name == "2026-11-28T120000Z-3"
 
@@ -212,19 +212,19 @@ def test_an_explicit_base_that_exists_is_not_chmodded(tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
-    export_dir_for(NOW, shared)
+    export_dir_for(T0, shared)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
 
 
 def test_default_base_is_the_private_export_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    folder = export_dir_for(NOW)
+    folder = export_dir_for(T0)
     assert folder == tmp_path / "data" / "bifrost-tui" / "exports" / "2026-11-28T120000Z"
     assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
 
 
 def test_save_export_writes_private_json_and_csv_that_read_back(tmp_path):
-    folder = export_dir_for(NOW, tmp_path)
+    folder = export_dir_for(T0, tmp_path)
     batches = iter([anthropic("msgbatch_1", "ended"), openai_retrieved("batch_2")])  # one pass
     paths = save_export(batches, folder, gateway="http://127.0.0.1:8080", providers=None)
     assert paths == {"json": folder / "batches.json", "csv": folder / "batches.csv"}

@@ -16,13 +16,10 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="XDG layout is L
 
 
 @pytest.fixture
-def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv(paths.CONFIG_DIR_ENV, raising=False)
-    return tmp_path
+def xdg(config_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_STATE_HOME", str(config_home / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(config_home / "data"))
+    return config_home
 
 
 def test_config_follows_xdg_config_home(xdg: Path) -> None:

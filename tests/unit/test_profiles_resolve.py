@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bifrost_tui.config import paths
 from bifrost_tui.config.errors import (
     ConfigError,
     NoGatewayChosen,
@@ -22,10 +21,7 @@ PROD_KEY = "sk-bf-PROD-key-222"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileStore:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.delenv(paths.CONFIG_DIR_ENV, raising=False)
+def store(config_home: Path) -> ProfileStore:
     s = ProfileStore()
     s.add("staging", {"url": "https://staging.example.com", "refresh": 3})
     s.add(

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bifrost_tui.config import paths
 from bifrost_tui.config.errors import (
     ConcurrentModification,
     ConfigError,
@@ -26,10 +25,7 @@ PLANTED = "sk-bf-PLANTED-0123456789"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileStore:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.delenv(paths.CONFIG_DIR_ENV, raising=False)
+def store(config_home: Path) -> ProfileStore:
     return ProfileStore()
 
 

@@ -21,8 +21,8 @@ from bifrost_tui.core.stuck import (
     note_phases,
 )
 from bifrost_tui.gateway.models import Batch, Source, State
+from tests.support.clocks import T0
 
-NOW = datetime(2026, 5, 13, 12, 0, 0, tzinfo=UTC)
 T = Thresholds()
 
 
@@ -31,7 +31,7 @@ def iso(when: datetime) -> str:
 
 
 def ago(**kw: float) -> datetime:
-    return NOW - timedelta(**kw)
+    return T0 - timedelta(**kw)
 
 
 def anth(
@@ -63,7 +63,7 @@ def unix(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def flags(batch: Batch, now: datetime = NOW, t: Thresholds = T, **kw: Any) -> list[Flag]:
+def flags(batch: Batch, now: datetime = T0, t: Thresholds = T, **kw: Any) -> list[Flag]:
     return [f.flag for f in findings(batch, now, t, **kw)]
 
 
@@ -77,14 +77,14 @@ class TestCancelingStuck:
     def test_fires_past_threshold_timed_from_cancel_initiated_at(self) -> None:
         batch = anth(processing_status="canceling", cancel_initiated_at=iso(ago(minutes=47)))
         assert batch.state is State.CANCELING
-        found = findings(batch, NOW, T)
+        found = findings(batch, T0, T)
         assert [f.flag for f in found] == [Flag.CANCELING_STUCK]
         assert found[0].message == "canceling for 47m (threshold 30m)"
 
     def test_threshold_edge_is_strictly_greater(self) -> None:
         at = anth(processing_status="canceling", cancel_initiated_at=iso(ago(minutes=30)))
         assert flags(at) == []
-        assert flags(at, NOW + timedelta(seconds=1)) == [Flag.CANCELING_STUCK]
+        assert flags(at, T0 + timedelta(seconds=1)) == [Flag.CANCELING_STUCK]
 
     def test_threshold_comes_from_thresholds(self) -> None:
         batch = anth(processing_status="canceling", cancel_initiated_at=iso(ago(minutes=47)))
@@ -96,13 +96,13 @@ class TestCancelingStuck:
         # Bedrock/Gemini cancel replies and some list items carry no cancel_initiated_at.
         batch = anth(kind, processing_status="canceling")
         assert batch.cancel_initiated_at is None
-        assert flags(batch, NOW + timedelta(days=3)) == []
-        assert flags(batch, NOW + timedelta(days=3), first_seen={}) == []
+        assert flags(batch, T0 + timedelta(days=3)) == []
+        assert flags(batch, T0 + timedelta(days=3), first_seen={}) == []
 
     def test_unknown_cancel_time_falls_back_to_first_seen(self) -> None:
         batch = anth("bedrock", processing_status="canceling")
         seen = {(batch.key, "canceling"): ago(minutes=45)}
-        found = findings(batch, NOW, T, first_seen=seen)
+        found = findings(batch, T0, T, first_seen=seen)
         assert [f.flag for f in found] == [Flag.CANCELING_STUCK]
         assert "at least 45m" in found[0].message
         assert "first seen" in found[0].message
@@ -122,7 +122,7 @@ class TestCancelingStuck:
 
     def test_cancel_time_in_the_future_is_silent(self) -> None:
         batch = anth(
-            processing_status="canceling", cancel_initiated_at=iso(NOW + timedelta(hours=1))
+            processing_status="canceling", cancel_initiated_at=iso(T0 + timedelta(hours=1))
         )
         assert flags(batch) == []
 
@@ -139,25 +139,25 @@ class TestFinalizingStuck:
     def test_openai_shape_fires_from_finalizing_at(self) -> None:
         batch = oai(status="finalizing", finalizing_at=unix(ago(hours=2, minutes=5)))
         assert batch.processing_status == "finalizing"
-        found = findings(batch, NOW, T)
+        found = findings(batch, T0, T)
         assert [f.flag for f in found] == [Flag.FINALIZING_STUCK]
         assert found[0].message == "finalizing for 2h 5m (threshold 60m)"
 
     def test_threshold_edge(self) -> None:
         batch = oai("azure", status="finalizing", finalizing_at=unix(ago(minutes=60)))
         assert flags(batch) == []
-        assert flags(batch, NOW + timedelta(seconds=1)) == [Flag.FINALIZING_STUCK]
-        assert flags(batch, NOW + timedelta(hours=1), t=Thresholds(finalizing_minutes=180)) == []
+        assert flags(batch, T0 + timedelta(seconds=1)) == [Flag.FINALIZING_STUCK]
+        assert flags(batch, T0 + timedelta(hours=1), t=Thresholds(finalizing_minutes=180)) == []
 
     def test_anthropic_route_has_no_stamp_silent_without_first_seen(self) -> None:
         # docs/gateway.md §10.1: the openai batch "finalizing" through the Anthropic route.
         batch = anth("openai", processing_status="finalizing", created_at=iso(ago(hours=6)))
-        assert flags(batch, NOW + timedelta(days=1)) == []
+        assert flags(batch, T0 + timedelta(days=1)) == []
 
     def test_anthropic_route_falls_back_to_first_seen(self) -> None:
         batch = anth("openai", processing_status="finalizing")
         seen = {(batch.key, "finalizing"): ago(minutes=61)}
-        found = findings(batch, NOW, T, first_seen=seen)
+        found = findings(batch, T0, T, first_seen=seen)
         assert [f.flag for f in found] == [Flag.FINALIZING_STUCK]
         assert "at least 1h 1m" in found[0].message
         assert flags(batch, first_seen={(batch.key, "finalizing"): ago(minutes=59)}) == []
@@ -193,7 +193,7 @@ class TestPastExpiry:
             created_at=iso(ago(hours=26)),
             expires_at=iso(ago(hours=2)),
         )
-        found = findings(batch, NOW, T)
+        found = findings(batch, T0, T)
         assert [f.flag for f in found] == [Flag.PAST_EXPIRY]
         assert found[0].message == "still active 2h past expires_at (grace 5m)"
 
@@ -204,11 +204,11 @@ class TestPastExpiry:
     def test_grace_edge(self) -> None:
         batch = anth(processing_status="in_progress", expires_at=iso(ago(minutes=5)))
         assert flags(batch) == []
-        assert flags(batch, NOW + timedelta(seconds=1)) == [Flag.PAST_EXPIRY]
-        assert flags(batch, NOW + timedelta(seconds=1), t=Thresholds(expiry_grace_minutes=10)) == []
+        assert flags(batch, T0 + timedelta(seconds=1)) == [Flag.PAST_EXPIRY]
+        assert flags(batch, T0 + timedelta(seconds=1), t=Thresholds(expiry_grace_minutes=10)) == []
 
     def test_before_expiry_is_silent(self) -> None:
-        batch = anth(processing_status="in_progress", expires_at=iso(NOW + timedelta(hours=3)))
+        batch = anth(processing_status="in_progress", expires_at=iso(T0 + timedelta(hours=3)))
         assert flags(batch) == []
 
     @pytest.mark.parametrize("kind", ["bedrock", "gemini"])
@@ -217,7 +217,7 @@ class TestPastExpiry:
         batch = anth(kind, processing_status="in_progress", created_at=iso(ago(days=5)))
         assert batch.expires_at is None
         assert flags(batch) == []
-        assert flags(batch, NOW + timedelta(days=30)) == []
+        assert flags(batch, T0 + timedelta(days=30)) == []
 
     def test_cancel_reply_with_empty_expires_at_is_silent(self) -> None:
         reply = anth(
@@ -226,7 +226,7 @@ class TestPastExpiry:
             processing_status="canceling",
             cancel_initiated_at=iso(ago(minutes=1)),
         )
-        assert flags(reply, NOW + timedelta(minutes=20)) == []
+        assert flags(reply, T0 + timedelta(minutes=20)) == []
 
     def test_finalizing_counts_as_still_active(self) -> None:
         batch = anth("openai", processing_status="finalizing", expires_at=iso(ago(hours=1)))
@@ -238,7 +238,7 @@ class TestPastExpiry:
             cancel_initiated_at=iso(ago(minutes=47)),
             expires_at=iso(ago(hours=1)),
         )
-        found = findings(batch, NOW, T)
+        found = findings(batch, T0, T)
         assert [f.flag for f in found] == [Flag.CANCELING_STUCK, Flag.PAST_EXPIRY]
         assert found[1].message.startswith("still canceling 1h past expires_at")
 
@@ -259,7 +259,7 @@ class TestEndedZeroSucceeded:
             request_counts={"total": 10, "completed": 0, "failed": 10},
         )
         assert batch.state is State.ENDED_OK
-        found = findings(batch, NOW, T)
+        found = findings(batch, T0, T)
         assert [f.flag for f in found] == [Flag.ENDED_ZERO_SUCCEEDED]
         assert found[0].message == "ended with 0 of 10 requests succeeded, 10 errored"
 
@@ -403,18 +403,18 @@ def ended_anthropic(created: datetime, **fields: Any) -> Batch:
 class TestNearArchive:
     def test_fires_within_warning_window(self) -> None:
         batch = ended_anthropic(ago(days=27, hours=12))
-        found = findings(batch, NOW, T)
+        found = findings(batch, T0, T)
         assert [f.flag for f in found] == [Flag.NEAR_ARCHIVE]
         assert found[0].message.startswith("results archived in 1d 12h")
 
     def test_window_edges(self) -> None:
         batch = ended_anthropic(ago(days=27))  # exactly 2 days left
         assert flags(batch) == [Flag.NEAR_ARCHIVE]
-        assert flags(batch, NOW - timedelta(seconds=1)) == []
-        assert flags(batch, NOW + timedelta(days=2) - timedelta(seconds=1)) == [Flag.NEAR_ARCHIVE]
+        assert flags(batch, T0 - timedelta(seconds=1)) == []
+        assert flags(batch, T0 + timedelta(days=2) - timedelta(seconds=1)) == [Flag.NEAR_ARCHIVE]
         # At 29 days the results are gone: silent, not a permanent flag.
-        assert flags(batch, NOW + timedelta(days=2)) == []
-        assert flags(batch, NOW + timedelta(days=40)) == []
+        assert flags(batch, T0 + timedelta(days=2)) == []
+        assert flags(batch, T0 + timedelta(days=40)) == []
 
     def test_warning_days_come_from_thresholds(self) -> None:
         batch = ended_anthropic(ago(days=25))
@@ -455,7 +455,7 @@ class TestNearArchive:
     def test_unknown_created_at_is_silent(self) -> None:
         batch = anth(processing_status="ended")
         assert batch.created_at is None
-        assert flags(batch, NOW + timedelta(days=28)) == []
+        assert flags(batch, T0 + timedelta(days=28)) == []
 
     def test_running_batch_is_silent(self) -> None:
         batch = anth(processing_status="in_progress", created_at=iso(ago(days=28)))
@@ -479,12 +479,12 @@ def test_healthy_batches_have_no_findings() -> None:
     )
     done = ended_anthropic(ago(days=3))
     for batch in (running, done):
-        assert findings(batch, NOW, T) == []
+        assert findings(batch, T0, T) == []
 
 
 def test_naive_now_is_read_as_utc() -> None:
     batch = anth(processing_status="canceling", cancel_initiated_at=iso(ago(minutes=47)))
-    assert flags(batch, NOW.replace(tzinfo=None)) == [Flag.CANCELING_STUCK]
+    assert flags(batch, T0.replace(tzinfo=None)) == [Flag.CANCELING_STUCK]
 
 
 def test_thresholds_from_profile_and_defaults() -> None:
@@ -504,15 +504,14 @@ def test_thresholds_from_profile_and_defaults() -> None:
     )
 
 
-def test_note_phases_times_a_phase_from_first_sighting() -> None:
-    clock = ManualClock(NOW)
+def test_note_phases_times_a_phase_from_first_sighting(clock: ManualClock) -> None:
     seen: dict = {}
     batch = anth("bedrock", processing_status="canceling")
     note_phases(seen, batch, clock.now())
-    assert seen == {(batch.key, "canceling"): NOW}
+    assert seen == {(batch.key, "canceling"): T0}
     clock.advance(minutes=20)
     note_phases(seen, batch, clock.now())  # a later sighting keeps the first one
-    assert seen[(batch.key, "canceling")] == NOW
+    assert seen[(batch.key, "canceling")] == T0
     assert flags(batch, clock.now(), first_seen=seen) == []
     clock.advance(minutes=11)
     assert flags(batch, clock.now(), first_seen=seen) == [Flag.CANCELING_STUCK]
@@ -524,13 +523,13 @@ def test_note_phases_times_a_phase_from_first_sighting() -> None:
 def test_note_phases_finalizing_and_forget() -> None:
     seen: dict = {}
     batch = anth("azure", processing_status="finalizing")
-    note_phases(seen, batch, NOW)
-    assert seen == {(batch.key, "finalizing"): NOW}
-    assert flags(batch, NOW + timedelta(minutes=61), first_seen=seen) == [Flag.FINALIZING_STUCK]
+    note_phases(seen, batch, T0)
+    assert seen == {(batch.key, "finalizing"): T0}
+    assert flags(batch, T0 + timedelta(minutes=61), first_seen=seen) == [Flag.FINALIZING_STUCK]
     other = anth("azure", processing_status="canceling", id="batch_2")
-    note_phases(seen, other, NOW)
+    note_phases(seen, other, T0)
     forget_phases(seen, batch.key)
-    assert seen == {(other.key, "canceling"): NOW}
+    assert seen == {(other.key, "canceling"): T0}
 
 
 # --------------------------------------------------------------------------- properties
