@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bifrost_tui.cli.exitcodes import EXIT_OK, EXIT_PARTIAL, exit_code_for_error
+from bifrost_tui.cli.exitcodes import (
+    EXIT_GATEWAY_REFUSED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    exit_code_for_error,
+)
 from bifrost_tui.cli.output import emit_document, emit_envelope, report_error
 from bifrost_tui.formatting import STATE_LABELS, absolute_utc, counts_text, relative, time_column
 from bifrost_tui.gateway.errors import GatewayError
@@ -15,7 +20,7 @@ from bifrost_tui.textsafe import safe_text
 
 if TYPE_CHECKING:
     from bifrost_tui.config.connection import Connection
-    from bifrost_tui.gateway.models import Batch
+    from bifrost_tui.gateway.models import Batch, ProviderInfo
     from bifrost_tui.gateway.outcomes import ProviderListing
 
 
@@ -24,9 +29,13 @@ if TYPE_CHECKING:
 
 async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
     """List every provider's batches: a table, CSV or the JSON envelope; the exit code says
-    whether every listing was complete."""
+    whether every batch-capable provider listed completely.
+
+    A management call that failed never leaves a provider out: when ``/api/providers`` fails,
+    the configured (or standard) providers are tried, and a keys call that failed leaves its
+    provider batch-capable; their batch routes answer for them.
+    """
     from bifrost_tui.gateway.models import ProviderInfo
-    from bifrost_tui.gateway.outcomes import ListingStatus
 
     async with conn.client() as client:
         notes: list[str] = []
@@ -34,19 +43,19 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
             providers = [ProviderInfo(name=p, kind=p, batch_capable=True) for p in args.provider]
         else:
             try:
-                discovery = await client.discover_providers(conn.providers)
+                discovery = await client.discover_providers(
+                    conn.providers, fallback_on_failure=True
+                )
             except GatewayError as exc:
                 return report_error(exc, args.json)
             providers = discovery.providers
             if discovery.note:
                 notes.append(discovery.note)
-        listings = await client.list_all(providers, deep=not args.first_page)
-    skipped = [p for p in providers if not p.batch_capable]
+        listed = await client.list_all(providers, deep=not args.first_page)
+    listings = _in_provider_order(providers, listed)
     batches = [b for listing in listings for b in listing.batches]
     now = conn.clock.now()
-    provider_rows = [listing.to_json() for listing in listings] + [
-        {"name": p.name, "listing": "skipped", "missing": None, "error": p.reason} for p in skipped
-    ]
+    provider_rows = [listing.to_json() for listing in listings]
     if args.json:
         from bifrost_tui.core.export import batches_json
 
@@ -59,34 +68,60 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
         else:
             _print_batch_table(batches, now, sys.stdout)
         for listing in listings:
-            if listing.status is ListingStatus.COMPLETE:
+            detail = _listing_detail(listing)
+            if detail is None:
                 continue
-            detail = listing.missing or (listing.error.describe() if listing.error else "")
             print(
                 f"{safe_text(listing.provider)}: listing {listing.status.value}: "
                 f"{safe_text(detail)}",
                 file=sys.stderr,
             )
-        for p in skipped:
-            print(
-                f"{safe_text(p.name)}: not listed: {safe_text(p.reason or 'no batch support')}",
-                file=sys.stderr,
-            )
         for note in notes:
             print(f"note: {safe_text(note)}", file=sys.stderr)
-    return _listing_exit_code(listings)
+    return _listing_exit_code(listings, named=args.provider or ())
 
 
-def _listing_exit_code(listings: Sequence[ProviderListing]) -> int:
+def _in_provider_order(
+    providers: Sequence[ProviderInfo], listed: Sequence[ProviderListing]
+) -> list[ProviderListing]:
+    """One listing per provider, in discovery order: those the management data marked as not
+    batch-capable become ``unsupported`` listings naming the reason."""
+    from bifrost_tui.gateway.outcomes import ProviderListing
+
+    by_name = {x.provider: x for x in listed}
+    return [
+        by_name.get(p.name) or ProviderListing.unsupported(p.name, p.reason or "no batch support")
+        for p in providers
+    ]
+
+
+def _listing_detail(listing: ProviderListing) -> str | None:
+    """What stderr says about a listing that is not complete (``None`` for a complete one)."""
     from bifrost_tui.gateway.outcomes import ListingStatus
 
-    if not listings:
+    if listing.status is ListingStatus.COMPLETE:
+        return None
+    if listing.status is ListingStatus.UNSUPPORTED:
+        return listing.reason or "no batch support"
+    return listing.missing or (listing.error.describe() if listing.error else "")
+
+
+def _listing_exit_code(listings: Sequence[ProviderListing], *, named: Sequence[str] = ()) -> int:
+    """0 only when every batch-capable provider listed completely. ``unsupported`` never counts,
+    except for a provider named with ``--provider`` (1). Errors: 4 when another provider listed,
+    else the shared cause's code (3 unreachable, 1 refused)."""
+    from bifrost_tui.gateway.outcomes import ListingStatus
+
+    if any(x.status is ListingStatus.UNSUPPORTED and x.provider in named for x in listings):
+        return EXIT_GATEWAY_REFUSED
+    capable = [x for x in listings if x.status is not ListingStatus.UNSUPPORTED]
+    if not capable:
         return EXIT_OK
-    errors = [x for x in listings if x.status is ListingStatus.ERROR]
-    if len(errors) == len(listings):
+    errors = [x for x in capable if x.status is ListingStatus.ERROR]
+    if len(errors) == len(capable):
         codes = {exit_code_for_error(x.error) for x in errors if x.error is not None}
         return codes.pop() if len(codes) == 1 else EXIT_PARTIAL
-    if errors or any(x.status is ListingStatus.PARTIAL for x in listings):
+    if errors or any(x.status is ListingStatus.PARTIAL for x in capable):
         return EXIT_PARTIAL
     return EXIT_OK
 

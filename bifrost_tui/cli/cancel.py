@@ -23,7 +23,7 @@ from bifrost_tui.cli.exitcodes import (
     EXIT_USAGE,
     exit_code_for_error,
 )
-from bifrost_tui.cli.output import emit_line, error, report_cancel, report_refusal, warn
+from bifrost_tui.cli.output import CancelReport, error, print_cancel, warn
 from bifrost_tui.core.bulk import (
     DEFAULT_CONCURRENCY,
     ItemOutcome,
@@ -44,6 +44,7 @@ from bifrost_tui.textsafe import safe_text
 if TYPE_CHECKING:
     from bifrost_tui.config.connection import Connection
     from bifrost_tui.gateway.client import GatewayClient
+    from bifrost_tui.gateway.outcomes import CancelResult
 
 SHOW_FIRST = 10
 
@@ -54,6 +55,10 @@ class CancelAbort(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+#: A batch that could not be read before its cancel, and the error that said so.
+Unreadable = tuple[ItemResult, GatewayError]
 
 
 def add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,14 +108,11 @@ def _read_ids_file(path: str, provider: str | None) -> list[Key]:
     keys: list[Key] = []
     if stripped.startswith("{"):
         try:
-            data = json.loads(stripped)
-            for item in data["batches"]:
-                keys.append((str(item["provider"]), str(item["id"])))
-        except (ValueError, KeyError, TypeError):
+            return _dry_run_keys(stripped)
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise CancelAbort(
                 f"{path}: not a `batches cancel --dry-run --json` output", EXIT_USAGE
             ) from None
-        return keys
     for number, line in enumerate(stripped.splitlines(), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
@@ -122,6 +124,21 @@ def _read_ids_file(path: str, provider: str | None) -> list[Key]:
         else:
             raise CancelAbort(f"{path}:{number}: expected 'PROVIDER ID' or 'ID'", EXIT_USAGE)
     return keys
+
+
+def _dry_run_keys(text: str) -> list[Key]:
+    """The batches a dry run would cancel: its ``cancel`` lines that were selected (not the ids it
+    could not read). An older dry run's single ``{"batches": [...]}`` document is read too."""
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if len(lines) == 1 and "batches" in lines[0]:
+        return [(str(b["provider"]), str(b["id"])) for b in lines[0]["batches"]]
+    if not any(line.get("summary", {}).get("dry_run") is True for line in lines):
+        raise ValueError("no dry-run summary")
+    return [
+        (str(c["provider"]), str(c["batch_id"]))
+        for c in (line["cancel"] for line in lines if "cancel" in line)
+        if c["dry_run"] is True and c["outcome"] == ItemOutcome.NOT_SENT and c["error"] is None
+    ]
 
 
 async def _select_listed(
@@ -144,7 +161,26 @@ async def _select_listed(
         providers = [p for p in discovery.providers if p.batch_capable]
     listings = await client.list_all(providers, deep=True)
     warnings: list[str] = []
-    incomplete = [x for x in listings if x.status is not ListingStatus.COMPLETE]
+    failed = [x for x in listings if x.status is ListingStatus.ERROR]
+    if listings and len(failed) == len(listings):
+        # Nothing could be listed: the shared cause's code, as ``batches list`` says it.
+        codes = {exit_code_for_error(x.error) for x in failed if x.error is not None}
+        raise CancelAbort(
+            "nothing listed: "
+            + "; ".join(
+                f"{x.provider}: {x.error.describe() if x.error else 'error'}" for x in failed
+            ),
+            codes.pop() if len(codes) == 1 else EXIT_PARTIAL,
+        )
+    named = [x for x in listings if x.status is ListingStatus.UNSUPPORTED and args.provider]
+    if named:
+        raise CancelAbort(
+            "; ".join(
+                f"{x.provider}: cannot list batches: {x.reason or 'unsupported'}" for x in named
+            ),
+            EXIT_GATEWAY_REFUSED,
+        )
+    incomplete = [x for x in listings if x.status in (ListingStatus.PARTIAL, ListingStatus.ERROR)]
     for listing in incomplete:
         why = listing.missing or (listing.error.describe() if listing.error else "incomplete")
         warnings.append(f"{listing.provider}: listing {listing.status.value}: {why}")
@@ -159,7 +195,7 @@ async def _select_listed(
     return selection, warnings
 
 
-async def _select_ids(keys: list[Key], client: GatewayClient) -> tuple[Selection, list[ItemResult]]:
+async def _select_ids(keys: list[Key], client: GatewayClient) -> tuple[Selection, list[Unreadable]]:
     """Explicit ids: read each one first (state before; unknown ids never get a cancel)."""
 
     async def read(key: Key) -> Batch | GatewayError:
@@ -170,13 +206,13 @@ async def _select_ids(keys: list[Key], client: GatewayClient) -> tuple[Selection
 
     unique = list(dict.fromkeys(keys))  # each key once, in the order given
     found: list[Batch] = []
-    failed: list[ItemResult] = []
+    failed: list[Unreadable] = []
     for key, got in zip(unique, await asyncio.gather(*(read(k) for k in unique)), strict=True):
         if isinstance(got, Batch):
             found.append(got)
         else:
             outcome = ItemOutcome.REFUSED if isinstance(got, NotFound) else ItemOutcome.NOT_SENT
-            failed.append(ItemResult(key, outcome, None, reason=got.describe()))
+            failed.append((ItemResult(key, outcome, None, reason=got.describe()), got))
     return Selection([b.key for b in found], found), failed
 
 
@@ -185,14 +221,20 @@ async def _select_ids(keys: list[Key], client: GatewayClient) -> tuple[Selection
 
 async def cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
     bulk = bool(args.all_active or args.ids_from or len(args.batch_ids) > 1)
+    report = CancelReport(args.json, gateway=conn.display_url, dry_run=args.dry_run)
     try:
-        return await _cancel(args, conn, bulk)
+        return await _cancel(args, conn, bulk, report)
     except CancelAbort as exc:
-        report_refusal(str(exc), args.json)
-        return exc.code
+        error(str(exc))
+        return report.finish(exc.code, message=str(exc))
+    except GatewayError as exc:  # discovering the providers to list failed
+        error(exc.describe())
+        return report.finish(exit_code_for_error(exc), message=exc.describe())
 
 
-async def _cancel(args: argparse.Namespace, conn: Connection, bulk: bool) -> int:
+async def _cancel(
+    args: argparse.Namespace, conn: Connection, bulk: bool, report: CancelReport
+) -> int:
     provider = args.provider[0] if args.provider else None
     if args.all_active and (args.batch_ids or args.ids_from):
         raise CancelAbort("--all-active selects by itself: give no ids with it", EXIT_USAGE)
@@ -202,14 +244,15 @@ async def _cancel(args: argparse.Namespace, conn: Connection, bulk: bool) -> int
         raise CancelAbort("batch ids need exactly one --provider", EXIT_USAGE)
     if conn.read_only and not args.dry_run:
         why = "the profile is read-only" if conn.profile_read_only else "--read-only is set"
-        _audit_refusal(conn, args, why)
+        for item in _audit_refusal(conn, args, why):
+            report.add(item)
         raise CancelAbort(f"not cancelling: {why}", EXIT_LOCAL_REFUSAL)
     if args.concurrency is not None and not 1 <= args.concurrency <= 64:
         raise CancelAbort("--concurrency must be between 1 and 64", EXIT_USAGE)
 
     async with conn.client() as client:
         warnings: list[str] = []
-        failed: list[ItemResult] = []
+        failed: list[Unreadable] = []
         if args.all_active:
             selection, warnings = await _select_listed(args, conn, client)
         else:
@@ -218,13 +261,14 @@ async def _cancel(args: argparse.Namespace, conn: Connection, bulk: bool) -> int
                 keys += _read_ids_file(args.ids_from, provider)
             selection, failed = await _select_ids(keys, client)
             if not bulk and failed:
-                item = failed[0]
+                item, exc = failed[0]
                 error(item.reason or "cannot read the batch")
-                return EXIT_GATEWAY_REFUSED if item.outcome == ItemOutcome.REFUSED else 3
+                report.add(item, error=exc)
+                return report.finish(report.exit_code(single=True))
         for warning in warnings:
             warn(warning)
         if not bulk:
-            return await _cancel_one(args, conn, client, selection.batches[0])
+            return await _cancel_one(args, conn, client, selection.batches[0], report)
 
         count = len(selection.keys)
         if args.expect_count is not None and count != args.expect_count:
@@ -234,22 +278,24 @@ async def _cancel(args: argparse.Namespace, conn: Connection, bulk: bool) -> int
                 EXIT_LOCAL_REFUSAL,
             )
         if args.dry_run:
-            _print_selection(selection, conn, args.json, dry_run=True, failed=failed)
-            return EXIT_OK
+            _print_selection(selection, conn, report, dry_run=True, failed=failed)
+            return report.finish(report.exit_code(single=False), selection=selection)
         if count == 0:
-            _print_selection(selection, conn, args.json, dry_run=False, failed=failed)
+            _print_selection(selection, conn, report, dry_run=False, failed=failed)
             print("nothing to cancel", file=sys.stderr)
-            return EXIT_PARTIAL if failed else EXIT_OK
+            return report.finish(report.exit_code(single=False), selection=selection)
         if not args.yes:
             if not _interactive():
                 raise CancelAbort(
                     "refusing to cancel without a terminal to confirm on; pass --yes", EXIT_USAGE
                 )
-            _print_selection(selection, conn, False, dry_run=False, failed=failed)
+            _print_selection(selection, conn, None, dry_run=False, failed=failed)
             if not _confirm_bulk(conn, count, bool(warnings)):
-                print("not cancelled")
-                return EXIT_LOCAL_REFUSAL
-        return await _run(args, conn, client, selection, failed)
+                print("not cancelled", file=sys.stderr if args.json else sys.stdout)
+                return report.finish(
+                    EXIT_LOCAL_REFUSAL, selection=selection, message="not confirmed"
+                )
+        return await _run(args, conn, client, selection, failed, report)
 
 
 def _interactive() -> bool:
@@ -272,26 +318,24 @@ def _confirm_bulk(conn: Connection, count: int, partial: bool) -> bool:
 def _print_selection(
     selection: Selection,
     conn: Connection,
-    as_json: bool,
+    report: CancelReport | None,
     *,
     dry_run: bool,
-    failed: list[ItemResult],
+    failed: list[Unreadable],
 ) -> None:
-    if as_json:
-        emit_line(
-            {
-                "dry_run": dry_run,
-                "gateway": conn.display_url,
-                "count": len(selection.keys),
-                "per_provider": dict(selection.per_provider()),
-                "excluded": selection.excluded,
-                "unreadable": [
-                    {"provider": i.key[0], "id": i.key[1], "error": i.reason} for i in failed
-                ],
-                "batches": [b.to_json() for b in selection.batches],
-            }
-        )
+    """The selection: as ``cancel`` lines (``--json``; a dry run's selected batches are
+    ``not_sent``, what could not be read carries its error), or as a human list."""
+    if report is not None and report.as_json:
+        if dry_run:
+            for batch in selection.batches:
+                item = ItemResult(batch.key, ItemOutcome.NOT_SENT, batch.state)
+                report.add(item, batch=batch, selected=True)
+        for item, exc in failed:
+            report.add(item, error=exc)
         return
+    if report is not None:
+        for item, exc in failed:
+            report.add(item, error=exc)
     now = conn.clock.now()
     per = ", ".join(f"{n} on {safe_text(p)}" for p, n in sorted(selection.per_provider().items()))
     head = "would cancel" if dry_run else "will cancel"
@@ -306,7 +350,7 @@ def _print_selection(
         print(f"  … and {len(selection.batches) - SHOW_FIRST} more")
     for reason, n in sorted(selection.excluded.items()):
         print(f"  ({n} left out: {reason})")
-    for item in failed:
+    for item, _ in failed:
         print(f"  cannot read {safe_text(item.key[1])}: {safe_text(item.reason or '')}")
 
 
@@ -315,54 +359,52 @@ async def _run(
     conn: Connection,
     client: GatewayClient,
     selection: Selection,
-    failed: list[ItemResult],
+    failed: list[Unreadable],
+    report: CancelReport,
 ) -> int:
     known = {b.key: b for b in selection.batches}
     concurrency = args.concurrency or conn.bulk_concurrency or DEFAULT_CONCURRENCY
     audit = _audit_hook(conn, bulk=True)
+    # The error behind an item that never got a cancel result (the request never left).
+    errors: dict[Key, GatewayError] = {}
 
-    def report(item: ItemResult) -> None:
+    async def cancel(key: Key) -> CancelResult:
+        try:
+            return await client.cancel_batch(key[0], key[1])
+        except GatewayError as exc:
+            errors[key] = exc
+            raise
+
+    def record(item: ItemResult, exc: GatewayError | None) -> None:
         audit(item)
-        _print_item(item, args.json)
+        report.add(item, error=exc, batch=known.get(item.key))
+        if not args.json:
+            _print_item(item)
 
-    for item in failed:
-        report(item)
+    for item, exc in failed:
+        record(item, exc)
     summary = await run_bulk(
         selection.keys,
-        cancel=lambda key: client.cancel_batch(key[0], key[1]),
+        cancel=cancel,
         current=known.get,
         concurrency=concurrency,
-        on_result=report,
+        on_result=lambda item: record(item, errors.get(item.key)),
     )
-    summary.items[:0] = failed
+    summary.items[:0] = [item for item, _ in failed]
     summary.total += len(failed)
-    if args.json:
-        emit_line({"summary": dict(summary.counts), "total": summary.total})
-    else:
+    code = report.exit_code(single=False)
+    if not args.json:
         print(summary.words())
         for item in summary.troubled:
             print(
                 f"  {item.outcome}: {safe_text(item.key[0])} {safe_text(item.key[1])}: "
                 f"{safe_text(item.message or '')}"
             )
-    return EXIT_PARTIAL if summary.troubled else EXIT_OK
+    return report.finish(code, selection=selection)
 
 
-def _print_item(item: ItemResult, as_json: bool) -> None:
+def _print_item(item: ItemResult) -> None:
     batch = item.result.batch if item.result is not None else None
-    if as_json:
-        emit_line(
-            {
-                "provider": item.key[0],
-                "batch_id": item.key[1],
-                "outcome": item.outcome,
-                "state_before": item.state_before.value if item.state_before else None,
-                "http_status": item.result.http_status if item.result else None,
-                "error": item.message,
-                "batch": batch.to_json() if batch is not None else None,
-            }
-        )
-        return
     now_state = f" → {safe_text(batch.processing_status)}" if batch is not None else ""
     why = f": {safe_text(item.message)}" if item.message and item.outcome != "accepted" else ""
     print(f"{item.outcome:<8} {safe_text(item.key[0])} {safe_text(item.key[1])}{now_state}{why}")
@@ -372,21 +414,27 @@ def _print_item(item: ItemResult, as_json: bool) -> None:
 
 
 async def _cancel_one(
-    args: argparse.Namespace, conn: Connection, client: GatewayClient, before: Batch
+    args: argparse.Namespace,
+    conn: Connection,
+    client: GatewayClient,
+    before: Batch,
+    report: CancelReport,
 ) -> int:
     audit = _audit_hook(conn, bulk=False)
+    selection = Selection([before.key], [before])
     if not before.cancellable:
         reason = (
             f"not cancelling: batch is {before.processing_status or 'of unknown status'} "
             f"({STATE_LABELS[before.state]}); only active batches can be cancelled"
         )
-        report_refusal(reason, args.json, batch=before)
-        return EXIT_LOCAL_REFUSAL
-    if args.dry_run:
-        _print_selection(
-            Selection([before.key], [before]), conn, args.json, dry_run=True, failed=[]
+        error(reason)
+        report.add(
+            ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=reason), batch=before
         )
-        return EXIT_OK
+        return report.finish(report.exit_code(single=True), selection=selection)
+    if args.dry_run:
+        _print_selection(selection, conn, report, dry_run=True, failed=[])
+        return report.finish(EXIT_OK, selection=selection)
     if not args.yes:
         if not _interactive():
             raise CancelAbort(
@@ -406,16 +454,26 @@ async def _cancel_one(
         else:
             ok = input("Type 'yes' to cancel [no]: ").strip().lower() in ("y", "yes")
         if not ok:
-            print("not cancelled")
-            return EXIT_LOCAL_REFUSAL
+            print("not cancelled", file=sys.stderr if args.json else sys.stdout)
+            item = ItemResult(
+                before.key, ItemOutcome.NOT_SENT, before.state, reason="not confirmed"
+            )
+            report.add(item, batch=before)
+            return report.finish(report.exit_code(single=True), selection=selection)
     try:
         result = await client.cancel_batch(before.provider, before.id)
     except GatewayError as exc:
-        audit(ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=exc.describe()))
+        item = ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=exc.describe())
+        audit(item)
         error(exc.describe())
-        return exit_code_for_error(exc)
-    audit(ItemResult(before.key, result.outcome.value, before.state, result=result))
-    return report_cancel(result, args.json)
+        report.add(item, error=exc, batch=before)
+        return report.finish(report.exit_code(single=True), selection=selection)
+    item = ItemResult(before.key, result.outcome.value, before.state, result=result)
+    audit(item)
+    report.add(item, batch=before)
+    if not args.json:
+        print_cancel(result)
+    return report.finish(report.exit_code(single=True), selection=selection)
 
 
 # --------------------------------------------------------------------------- audit
@@ -430,11 +488,17 @@ def _audit_hook(conn: Connection, *, bulk: bool) -> Callable[[ItemResult], None]
     )
 
 
-def _audit_refusal(conn: Connection, args: argparse.Namespace, why: str) -> None:
+def _audit_refusal(conn: Connection, args: argparse.Namespace, why: str) -> list[ItemResult]:
+    """Audit a read-only refusal; returns the named batches' ``not_sent`` items."""
     provider = args.provider[0] if args.provider else "*"
     record = _audit_hook(conn, bulk=False)
+    items: list[ItemResult] = []
     for batch_id in args.batch_ids or ["*"]:
-        record(ItemResult((provider, batch_id), ItemOutcome.NOT_SENT, None, reason=why))
+        item = ItemResult((provider, batch_id), ItemOutcome.NOT_SENT, None, reason=why)
+        record(item)
+        if batch_id != "*":
+            items.append(item)
+    return items
 
 
 __all__ = ["add_cancel_arguments", "cmd_cancel"]

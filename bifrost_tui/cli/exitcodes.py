@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bifrost_tui.gateway.errors import GatewayError, GatewayTimeout, ServerError, Unreachable
 
 EXIT_OK = 0  # success
@@ -20,3 +22,33 @@ def exit_code_for_error(error: GatewayError | None) -> int:
     if isinstance(error, Unreachable | GatewayTimeout | ServerError):
         return EXIT_UNREACHABLE
     return EXIT_GATEWAY_REFUSED
+
+
+def cancel_exit_code(outcomes: Iterable[tuple[str, GatewayError | None]], *, single: bool) -> int:
+    """The exit code of ``batches cancel`` from each batch's outcome word and the error behind it.
+
+    One batch: accepted 0; refused or not sent because of the gateway: that error's code (1 when
+    the gateway said no, 3 when it could not be reached); unknown (sent, no answer) 4; not sent
+    for a local reason (read-only, not cancellable, not confirmed) 5. Several batches: 0 when none
+    is in trouble (already-ended ones are skipped), the shared code when every batch failed alike,
+    else 4.
+    """
+    codes = [_outcome_code(outcome, err, single=single) for outcome, err in outcomes]
+    trouble = set(codes) - {EXIT_OK}
+    if not trouble:
+        return EXIT_OK
+    if len(trouble) == 1 and (single or EXIT_OK not in codes):
+        return trouble.pop()
+    return EXIT_PARTIAL
+
+
+def _outcome_code(outcome: str, err: GatewayError | None, *, single: bool) -> int:
+    if outcome in ("accepted", "selected"):  # "selected": a dry run would cancel it
+        return EXIT_OK
+    if outcome == "skipped":
+        return EXIT_LOCAL_REFUSAL if single else EXIT_OK
+    if outcome == "unknown":
+        return EXIT_PARTIAL
+    if err is not None:
+        return exit_code_for_error(err)
+    return EXIT_GATEWAY_REFUSED if outcome == "refused" else EXIT_LOCAL_REFUSAL

@@ -7,15 +7,11 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bifrost_tui.cli.exitcodes import (
-    EXIT_GATEWAY_REFUSED,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    exit_code_for_error,
-)
+from bifrost_tui.cli.exitcodes import cancel_exit_code, exit_code_for_error
 from bifrost_tui.textsafe import safe_text
 
 if TYPE_CHECKING:
+    from bifrost_tui.core.bulk import ItemResult, Selection
     from bifrost_tui.gateway.errors import GatewayError
     from bifrost_tui.gateway.models import Batch
     from bifrost_tui.gateway.outcomes import CancelResult
@@ -85,45 +81,13 @@ def report_error(exc: GatewayError, as_json: bool) -> int:
     return code
 
 
-def report_refusal(message: str, as_json: bool, *, batch: Batch | None = None) -> None:
-    """A cancel that was not sent: a ``not_sent`` JSON line (with ``--json``), then the error line.
-
-    ``batch``, when given, is the batch as read before the refusal.
-    """
-    if as_json:
-        payload: dict[str, Any] = {"outcome": "not_sent", "error": message}
-        if batch is not None:
-            payload["batch"] = batch.to_json()
-        emit_line(payload)
-    error(message)
-
-
-def report_cancel(result: CancelResult, as_json: bool) -> int:
-    """The outcome of one cancel (the JSON envelope, or a few lines); returns its exit code."""
+def print_cancel(result: CancelResult) -> None:
+    """The outcome of one cancel in a few human lines."""
     # Imported here: the gateway's models are needed only once a cancel has an outcome.
     from bifrost_tui.formatting import STATE_LABELS, counts_text
     from bifrost_tui.gateway.outcomes import CancelOutcome
 
-    code = {
-        CancelOutcome.ACCEPTED: EXIT_OK,
-        CancelOutcome.REFUSED: EXIT_GATEWAY_REFUSED,
-        CancelOutcome.UNKNOWN: EXIT_PARTIAL,
-    }[result.outcome]
     batch = result.batch
-    if as_json:
-        emit_envelope(
-            {
-                "outcome": result.outcome.value,
-                "provider": result.provider,
-                "batch_id": result.batch_id,
-                "http_status": result.http_status,
-                "request_id": result.request_id,
-                "error": result.error.describe() if result.error else None,
-                "batch": batch.to_json() if batch is not None else None,
-                "reread_error": result.reread_error.describe() if result.reread_error else None,
-            }
-        )
-        return code
     words = {
         CancelOutcome.ACCEPTED: "cancel accepted",
         CancelOutcome.REFUSED: "cancel refused",
@@ -139,4 +103,93 @@ def report_cancel(result: CancelResult, as_json: bool) -> int:
         )
     elif result.reread_error is not None:
         print(f"  could not re-read the batch: {safe_text(result.reread_error.describe())}")
-    return code
+
+
+# --------------------------------------------------------------------------- cancel JSON
+
+#: Every outcome a batch can have in ``batches cancel`` (the audit log uses the same words).
+CANCEL_OUTCOMES = ("accepted", "refused", "unknown", "skipped", "not_sent")
+
+
+class CancelReport:
+    """What ``batches cancel --json`` prints, for one id or many, whatever happens.
+
+    One ``{"version": 1, "cancel": {...}}`` line per batch as its outcome arrives, then one
+    ``{"version": 1, "summary": {...}}`` line: always, also when nothing could be sent. It also
+    keeps each outcome with the error behind it, from which ``finish`` takes the exit code.
+    """
+
+    def __init__(self, as_json: bool, *, gateway: str, dry_run: bool) -> None:
+        self.as_json = as_json
+        self.gateway = gateway
+        self.dry_run = dry_run
+        self.outcomes: list[tuple[str, GatewayError | None]] = []
+        self.counts: dict[str, int] = dict.fromkeys(CANCEL_OUTCOMES, 0)
+
+    def add(
+        self,
+        item: ItemResult,
+        *,
+        error: GatewayError | None = None,
+        batch: Batch | None = None,
+        selected: bool = False,
+    ) -> None:
+        """One batch's outcome. ``error``: the gateway error behind it when no cancel result
+        carries one; ``batch``: the batch as read before, shown when there is no re-read;
+        ``selected``: a dry run would cancel it (its exit code is not a failure)."""
+        result = item.result
+        failure = result.error if result is not None and result.error is not None else error
+        if result is not None and result.batch is not None:
+            batch = result.batch
+        self.counts[item.outcome] = self.counts.get(item.outcome, 0) + 1
+        self.outcomes.append(("selected" if selected else item.outcome, failure))
+        if not self.as_json:
+            return
+        reread = result.reread_error if result is not None else None
+        cancel = {
+            "provider": item.key[0],
+            "batch_id": item.key[1],
+            "outcome": item.outcome,
+            "dry_run": self.dry_run,
+            "state_before": item.state_before.value if item.state_before else None,
+            "http_status": result.http_status
+            if result is not None
+            else (failure.status if failure else None),
+            "request_id": result.request_id
+            if result is not None
+            else (failure.request_id if failure else None),
+            "error": item.message,
+            "reread_error": reread.describe() if reread is not None else None,
+            "batch": batch.to_json() if batch is not None else None,
+        }
+        emit_line({"cancel": cancel})
+
+    def exit_code(self, *, single: bool) -> int:
+        return cancel_exit_code(self.outcomes, single=single)
+
+    def finish(
+        self,
+        code: int,
+        *,
+        selection: Selection | None = None,
+        message: str | None = None,
+    ) -> int:
+        """The summary line (with ``--json``); returns ``code``. ``message`` says why nothing (more)
+        was sent when the command stopped early."""
+        if self.as_json:
+            emit_line(
+                {
+                    "summary": {
+                        "dry_run": self.dry_run,
+                        "gateway": self.gateway,
+                        "total": sum(self.counts.values()),
+                        "outcomes": self.counts,
+                        "selected": len(selection.keys) if selection is not None else 0,
+                        "per_provider": dict(selection.per_provider()) if selection else {},
+                        "excluded": dict(selection.excluded) if selection else {},
+                        "error": message,
+                        "exit_code": code,
+                    }
+                }
+            )
+        return code

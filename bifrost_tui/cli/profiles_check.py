@@ -117,7 +117,21 @@ async def run_checks(resolved: ResolvedConnection, client: Any) -> tuple[list[Ch
     listings = await client.list_all(capable, deep=False)
     for listing in listings:
         label = f"list {safe_text(listing.provider, 40)}"
-        if listing.error is not None:
+        if listing.reason is not None:
+            # The gateway itself says this provider cannot list batches (its own words).
+            required = listing.provider in asked
+            checks.append(
+                Check(
+                    label,
+                    not required,
+                    safe_text(listing.reason, 120),
+                    "no batch-enabled keys"
+                    if "batch-enabled key" in listing.reason
+                    else "not listable",
+                    skipped=not required,
+                )
+            )
+        elif listing.error is not None:
             checks.append(
                 Check(
                     label,

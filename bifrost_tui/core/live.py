@@ -5,7 +5,9 @@ when the previous one finished, so polls never overlap), and tests drive them di
 
 Request cost of a refresh (stated in the README):
 - light poll: one first-page request per batch-capable provider, plus one retrieve for each known
-  active batch that the first page did not cover, at most ``MAX_ACTIVE_REREADS`` per poll;
+  active batch that the first page did not cover, at most ``MAX_ACTIVE_REREADS`` per poll, taken
+  round robin (the longest unread first), so with ``N`` such batches each is re-read once every
+  ``ceil(N / MAX_ACTIVE_REREADS)`` light polls;
 - deep poll (at start, on ``r``, every ``deep_every`` light polls): the first page, then the
   OpenAI-format deep listing where the first page says ``has_more`` (1+ pages per provider), plus
   ``/health`` and ``/api/version``;
@@ -15,7 +17,7 @@ Request cost of a refresh (stated in the README):
 from __future__ import annotations
 
 import asyncio
-import itertools
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,6 +78,9 @@ class LiveSession:
         self.clock = clock
         self.fallback_providers = list(fallback_providers) if fallback_providers else None
         self.health: str | None = None
+        #: ``health`` says the gateway did not answer (not what ``/health`` said): the next poll
+        #: that gets an answer proves otherwise.
+        self._health_unreached = False
         self.version: str | None = None
         self.last_ok: datetime | None = None
         self.last_error: GatewayError | None = None
@@ -86,6 +91,10 @@ class LiveSession:
         self.first_seen: dict[PhaseKey, datetime] = {}
         #: Stuck and suspicious findings, only for batches that have some.
         self.flags: dict[Key, list[Finding]] = {}
+        #: For each known active batch, when it was last read (listed or re-read; absent: never)
+        #: as a stamp that only grows, so light polls re-read the longest unread first.
+        self._read_at: dict[Key, int] = {}
+        self._stamps = 0
 
     # ---- stuck and suspicious batches -----------------------------------------------------------
 
@@ -130,7 +139,17 @@ class LiveSession:
         self.last_error = error
         if isinstance(error, Unreachable | GatewayTimeout):
             # The gateway as a whole is not answering: the health badge must not still say ok.
-            self.health = error.kind
+            self._set_health(error.kind, unreached=True)
+
+    def _set_health(self, health: str, *, unreached: bool) -> None:
+        self.health = health
+        self._health_unreached = unreached
+
+    def _answered(self) -> None:
+        """A listing came back: the gateway is reachable, whatever the last failure said (the
+        health check runs only on deep polls, far too late to say so)."""
+        if self.health is None or self._health_unreached:
+            self._set_health("ok", unreached=False)
 
     # ---- discovery and health ----------------------------------------------------------------
 
@@ -138,9 +157,9 @@ class LiveSession:
         try:
             body = await self.client.health()
             status = body.get("status") if isinstance(body, dict) else None
-            self.health = str(status) if status else "ok"
+            self._set_health(str(status) if status else "ok", unreached=False)
         except GatewayError as exc:
-            self.health = exc.kind
+            self._set_health(exc.kind, unreached=isinstance(exc, Unreachable | GatewayTimeout))
             return
         try:
             self.version = await self.client.version()
@@ -172,11 +191,14 @@ class LiveSession:
         diff = Diff()
         for listing in listings:
             diff = diff | self.store.apply_listing(listing, now)
+        self._note_read(b.key for x in listings for b in x.batches if not b.state.terminal)
         errors = [x.error for x in listings if x.status is ListingStatus.ERROR and x.error]
         if listings and len(errors) == len(listings):
             self._failed(errors[0])
             self.update_flags(diff)
             return PollResult(diff=diff, error=errors[0])
+        if any(x.status in (ListingStatus.COMPLETE, ListingStatus.PARTIAL) for x in listings):
+            self._answered()
         if not deep:
             seen = {b.key for x in listings for b in x.batches}
             diff = diff | await self._reread_active(exclude=seen)
@@ -185,13 +207,29 @@ class LiveSession:
         self.update_flags(diff)
         return PollResult(diff=diff, error=errors[0] if errors else None)
 
+    def _note_read(self, keys: Iterable[Key]) -> None:
+        read_at = self._read_at
+        # Stamped in the order they were last read: a listing that reads many at once (a deep
+        # poll) leaves the rotation where it was instead of starting it over.
+        ordered = sorted(keys, key=lambda k: read_at.get(k, -1))
+        read_at.update(zip(ordered, range(self._stamps, self._stamps + len(ordered)), strict=True))
+        self._stamps += len(ordered)
+
     async def _reread_active(self, exclude: set[Key]) -> Diff:
-        """Known active batches that the first pages did not cover: re-read a bounded number."""
-        # The store keeps its active keys at hand: no walk over every batch on each poll.
-        candidates = (
-            k for k in self.store.active_keys() if k not in exclude and k not in self.watches
-        )
-        keys = list(itertools.islice(candidates, MAX_ACTIVE_REREADS))
+        """Known active batches that the first pages did not cover: re-read a bounded number,
+        round robin: the longest unread first (ties in the order first seen), so over
+        ``ceil(N / MAX_ACTIVE_REREADS)`` light polls each of ``N`` such batches is read once."""
+        # The store keeps its active keys at hand: no walk over every batch on each poll. Only
+        # they keep a place in the rotation, so ended and vanished batches leave it here.
+        read_at = self._read_at
+        self._read_at = {k: read_at.get(k, -1) for k in self.store.active_keys()}
+        candidates = (k for k in self._read_at if k not in exclude and k not in self.watches)
+        # A stable pick (like sorted()[:n]): never-read and equally old batches go in first-seen
+        # order.
+        keys = heapq.nsmallest(MAX_ACTIVE_REREADS, candidates, key=self._read_at.__getitem__)
+        # Marked read even when the retrieve fails: one batch the gateway cannot read must not
+        # hold a place in every poll.
+        self._note_read(keys)
         results = await asyncio.gather(*(self._get(k) for k in keys))
         diff = Diff()
         for batch in results:

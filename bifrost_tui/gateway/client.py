@@ -31,13 +31,8 @@ from bifrost_tui.gateway.errors import (
     BadResponse,
     GatewayConfigError,
     GatewayError,
-    GatewayTimeout,
     NotFound,
-    RateLimited,
     RequestRejected,
-    ServerError,
-    TLSFailure,
-    Unreachable,
 )
 from bifrost_tui.gateway.failures import TransportFailure, error_from_reply
 from bifrost_tui.gateway.http import HttpCore
@@ -61,7 +56,6 @@ __all__ = ["ClientConfig", "Discovery", "GatewayClient"]
 REASON_UNSUPPORTED = "unsupported provider for batches"
 REASON_NO_BATCH_KEY = "no batch-enabled key (enable 'Use for Batch APIs' on a key)"
 REASON_NOT_ALLOWED = "batch operations not allowed by custom provider config"
-REASON_ERROR_STATE = "provider in error state"
 
 
 @dataclass(frozen=True, repr=False)
@@ -107,6 +101,9 @@ class Discovery:
     source: Literal["management", "fallback"]
     #: Why the fallback was used, in words; ``None`` when the management API answered.
     note: str | None = None
+    #: The failed management call behind the fallback (``None``: it answered, or it refused the
+    #: credentials or does not exist here, which is an answer too).
+    failure: GatewayError | None = None
 
 
 def _check_numbers(config: ClientConfig) -> None:
@@ -150,15 +147,6 @@ def _cancel_landed(batch: Batch) -> bool:
         State.CANCELING,
         State.ENDED_CANCELED,
     )
-
-
-def _transient(error: GatewayError) -> bool:
-    """No answer, or a proxy's 502/503/504, or rate limiting: says nothing about the resource."""
-    if isinstance(error, TLSFailure):
-        return False
-    if isinstance(error, Unreachable | GatewayTimeout | RateLimited):
-        return True
-    return isinstance(error, ServerError) and error.status in (502, 503, 504)
 
 
 def _unexpected(exc: Exception, what: str, provider: str | None = None) -> BadResponse:
@@ -282,8 +270,10 @@ class GatewayClient:
         """Providers from the management API, each with whether its batches can be listed.
 
         Raises ``AuthRefused`` when ``/api/providers`` answers 401/403. Keys are read only for
-        providers that pass the other checks, concurrently; a keys call that fails marks just that
-        provider not batch-capable, with the error in its reason.
+        providers that pass the other checks, concurrently. Only management data read successfully
+        marks a provider not batch-capable (a kind without batches, batch operations switched off
+        in its custom config, a keys list without a batch-enabled key); a provider's status and a
+        keys call that failed never do: its batch routes are tried and their answer decides.
         """
         try:
             return await self._list_providers()
@@ -317,10 +307,8 @@ class GatewayClient:
                 reason = REASON_UNSUPPORTED
             elif not wire.allows_batch():
                 reason = REASON_NOT_ALLOWED
-            elif status == "error":
-                reason = REASON_ERROR_STATE
-            elif status not in (None, "active"):
-                reason = f"provider not active (status {clean_text(status, 40)!r})"
+            # A provider status other than "active" (e.g. its model list failed) says nothing
+            # about its batches: the batch routes decide.
             if reason is None:
                 to_check.append((len(infos), wire))
             infos.append(ProviderInfo(wire.name, kind, reason is None, reason, status))
@@ -332,26 +320,23 @@ class GatewayClient:
         return infos
 
     async def _key_reason(self, name: str) -> str | None:
-        """``None`` when the provider has a usable batch key, else why not (never raises).
+        """``REASON_NO_BATCH_KEY`` when a keys list was read and holds no usable batch key, else
+        ``None`` (never raises).
 
-        A keys call that got no answer in time (one slow provider, a proxy that lost its upstream)
-        says nothing about the keys: the provider stays batch-capable, so its listing is tried and
-        fails or succeeds on its own, and its last good data is kept and shown stale instead of
-        silently dropping out of every later refresh.
+        A keys call that failed (a 500, a timeout, a refused connection, an answer that is not a
+        keys list) says nothing about the keys: the provider stays batch-capable, so its listing is
+        tried and fails or succeeds on its own, and its last good data is kept and shown stale
+        instead of silently dropping out of every later refresh.
         """
         try:
             path = f"/api/providers/{encode_segment(name)}/keys"
             reply = await self._core.call("GET", path, route=Route.MANAGEMENT, provider=name)
             data = decode_json(reply)
-        except GatewayError as exc:
-            if _transient(exc):
-                return None
-            return f"could not read its keys ({exc.describe()})"
-        except Exception as exc:
-            return f"could not read its keys ({type(exc).__name__})"
+        except Exception:
+            return None
         keys = data.get("keys") if isinstance(data, dict) else data
         if not isinstance(keys, list):
-            return "could not read its keys (unexpected answer)"
+            return None
         for key in keys:
             try:
                 if KeyWire.model_validate(key).usable_for_batch:
@@ -360,9 +345,18 @@ class GatewayClient:
                 continue
         return REASON_NO_BATCH_KEY
 
-    async def discover_providers(self, fallback: Sequence[str] | None = None) -> Discovery:
+    async def discover_providers(
+        self, fallback: Sequence[str] | None = None, *, fallback_on_failure: bool = False
+    ) -> Discovery:
         """The management API's providers, or ``fallback`` (or the standard batch providers) with a
-        note when that API refuses the credentials or does not exist at this base URL."""
+        note when that API refuses the credentials or does not exist at this base URL.
+
+        With ``fallback_on_failure`` a failed ``/api/providers`` (a 500, a timeout, a refused
+        connection, an unreadable answer) falls back too, with ``failure`` set: their batch routes
+        are tried and answer for themselves. Without it that failure is raised (a caller that
+        already knows the providers keeps them).
+        """
+        failure: GatewayError | None = None
         try:
             return Discovery(await self.list_providers(), "management")
         except AuthRefused:
@@ -373,11 +367,16 @@ class GatewayClient:
             )
         except NotFound:
             why = "management API not found at this base URL"
+        except GatewayError as exc:
+            if not fallback_on_failure:
+                raise
+            failure = exc
+            why = f"could not read the provider list ({exc.describe()})"
         names = [n for n in (fallback or ()) if isinstance(n, str) and n]
         what = "the configured providers" if names else "the standard batch providers"
         names = names or list(STANDARD_BATCH_PROVIDERS)
         providers = [ProviderInfo(n, n, True) for n in dict.fromkeys(names)]
-        return Discovery(providers, "fallback", f"{why}; showing {what}")
+        return Discovery(providers, "fallback", f"{why}; showing {what}", failure)
 
     # ---- batches -----------------------------------------------------------------------------
 

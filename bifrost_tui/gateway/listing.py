@@ -19,7 +19,11 @@ The strategy (docs/gateway.md §2.2, §3.4, §9.3):
      pages end the walk PARTIAL, saying so.
    - If the deep route fails (an operator may block ``/openai``), what was read so far is kept and
      the listing is PARTIAL with the reason.
-4. Any ``GatewayError`` on the first page: ERROR with ``error`` set; nothing else is tried.
+4. Any ``GatewayError`` on the first page: ERROR with ``error`` set; nothing else is tried. Except
+   when the gateway itself says this provider's batches cannot be listed (a 500 from Bifrost:
+   ``no batch-enabled keys found…``, ``batch_list is not supported by <p> provider``):
+   UNSUPPORTED, with the gateway's words in ``reason``. An unknown provider (``failed to get
+   config for provider``) stays an ERROR: a misspelt name must not pass for fine.
 
 Batches are de-duplicated by normalised id (two keys on one account list the same batch); a
 duplicate is merged with ``Batch.updated_by`` so the later, richer object wins without erasing
@@ -34,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bifrost_tui.gateway.credentials import Route
-from bifrost_tui.gateway.errors import BadResponse, GatewayError
+from bifrost_tui.gateway.errors import BadResponse, GatewayConfigError, GatewayError
 from bifrost_tui.gateway.http import HttpCore, RequestCounter
 from bifrost_tui.gateway.models import Batch, Source, parse_list_page
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
@@ -58,6 +62,25 @@ CURSOR_KINDS = frozenset({"openai", "azure"})
 MAX_DEEP_PAGES = 200
 #: Empty pages in a row tolerated while the gateway still says ``has_more``.
 MAX_EMPTY_PAGES = 3
+
+
+#: What Bifrost says, in a 500 of its own, when a provider's batches cannot be listed at all.
+UNSUPPORTED_MARKERS = (
+    "no batch-enabled keys found",
+    "is not supported by",
+)
+
+
+def unsupported_reason(error: GatewayError) -> str | None:
+    """The gateway's own words when ``error`` says the provider cannot list batches, else ``None``.
+
+    Only Bifrost's own 500 counts: a proxy's 5xx, a timeout or a refused connection says nothing
+    about the provider, so it stays an error.
+    """
+    if not isinstance(error, GatewayConfigError) or error.status != 500:
+        return None
+    lowered = error.message.lower()
+    return error.message if any(m in lowered for m in UNSUPPORTED_MARKERS) else None
 
 
 def deep_page_limit(kind: str) -> int:
@@ -124,6 +147,9 @@ async def list_provider(
         page = parse_list_page(decode_json(reply))
     except GatewayError as exc:
         exc.provider = exc.provider or provider
+        reason = unsupported_reason(exc)
+        if reason is not None:
+            return ProviderListing.unsupported(provider, reason, requests=counter.n)
         return listing(ListingStatus.ERROR, error=exc)
     except ValueError as exc:
         return listing(

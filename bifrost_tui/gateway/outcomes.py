@@ -14,6 +14,10 @@ class ListingStatus(StrEnum):
     COMPLETE = "complete"
     PARTIAL = "partial"  # some batches may be missing; ``missing`` says which
     ERROR = "error"  # nothing could be listed; ``error`` says why
+    #: The gateway itself says this provider's batches cannot be listed (no batch-enabled key,
+    #: no batch support, no such provider), or management data read successfully says so;
+    #: ``reason`` holds those words. Not a failure: it never makes a listing incomplete.
+    UNSUPPORTED = "unsupported"
 
 
 @dataclass(slots=True)
@@ -32,6 +36,12 @@ class ProviderListing:
     deep: bool = False
     #: A light listing stopped at the first page on purpose (the gateway said ``has_more``).
     first_page_only: bool = False
+    #: Why the provider cannot list batches, in the gateway's words, when ``status`` is unsupported.
+    reason: str | None = None
+
+    @classmethod
+    def unsupported(cls, provider: str, reason: str, *, requests: int = 0) -> ProviderListing:
+        return cls(provider, ListingStatus.UNSUPPORTED, reason=reason, requests=requests)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +49,7 @@ class ProviderListing:
             "listing": self.status.value,
             "missing": self.missing,
             "error": self.error.describe() if self.error is not None else None,
+            "reason": self.reason,
             "count": len(self.batches),
         }
 

@@ -457,7 +457,10 @@ class BifrostApp(App[int]):
         """Providers whose listing is not complete, in words (the bulk dialog shows them)."""
         lines = []
         for name, status in self.store.providers.items():
-            if not status.info.batch_capable or status.listing is ListingStatus.COMPLETE:
+            if not status.info.batch_capable or status.listing in (
+                ListingStatus.COMPLETE,
+                ListingStatus.UNSUPPORTED,
+            ):
                 continue
             if status.listing is ListingStatus.ERROR and status.error is not None:
                 lines.append(f"{name}: listing failed: {status.error.describe()}")

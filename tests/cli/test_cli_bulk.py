@@ -53,10 +53,13 @@ def test_dry_run_lists_exactly_what_would_be_cancelled_and_sends_nothing(run_cli
         sim_url,
     )
     assert code == 0
-    payload = json_lines(out)[0]
-    assert payload["dry_run"] is True
-    chosen = {b["id"] for b in payload["batches"]}
-    assert chosen and all(b["cancellable"] for b in payload["batches"])
+    *lines, summary = json_lines(out)
+    assert summary["summary"]["dry_run"] is True
+    batches = [x["cancel"]["batch"] for x in lines]
+    assert all(x["cancel"]["outcome"] == "not_sent" and x["cancel"]["dry_run"] for x in lines)
+    chosen = {b["id"] for b in batches}
+    assert chosen and all(b["cancellable"] for b in batches)
+    assert summary["summary"]["selected"] == len(chosen)
     assert chosen <= active_ids(world, "openai")
     assert cancels(world) == []
 
@@ -75,7 +78,7 @@ def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(run_cli, world, 
     )
     reviewed = tmp_path / "reviewed.json"
     reviewed.write_text(out)
-    n = json.loads(out)["count"]
+    n = json_lines(out)[-1]["summary"]["selected"]
     assert n > 1
     code, _, err = run_cli(
         "batches",
@@ -104,9 +107,10 @@ def test_reviewed_ids_are_fed_back_and_expect_count_guards_them(run_cli, world, 
     )
     lines = json_lines(out)
     assert code == 0
-    items = [x for x in lines if "outcome" in x]
+    items = [x["cancel"] for x in lines if "cancel" in x]
     assert len(items) == n and {x["outcome"] for x in items} == {"accepted"}
-    assert lines[-1]["summary"] == {"accepted": n}
+    assert lines[-1]["summary"]["outcomes"]["accepted"] == n
+    assert lines[-1]["summary"]["total"] == n
     assert len(cancels(world)) == n
 
 
@@ -134,7 +138,7 @@ def test_older_than_and_filter_narrow_the_selection(run_cli, world, sim_url):
         sim_url,
     )
     assert code == 0
-    assert [b["id"] for b in json.loads(out)["batches"]] == [old.id]
+    assert [x["cancel"]["batch_id"] for x in json_lines(out) if "cancel" in x] == [old.id]
 
 
 def test_bad_duration_is_a_usage_error(run_cli, sim_url):
@@ -210,7 +214,7 @@ def test_mixed_outcomes_are_each_reported_and_exit_4(run_cli, world, sim_url):
         "--url",
         sim_url,
     )
-    items = {x["batch_id"]: x for x in json_lines(out) if "outcome" in x}
+    items = {x["cancel"]["batch_id"]: x["cancel"] for x in json_lines(out) if "cancel" in x}
     assert items[running[0]]["outcome"] == "accepted"
     assert items[running[1]]["outcome"] == "refused" and "busy" in items[running[1]]["error"]
     assert items[running[2]]["outcome"] == "unknown"

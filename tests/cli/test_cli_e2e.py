@@ -51,7 +51,7 @@ def test_list_json_envelope_covers_every_batch_provider(sim_url, world, env):
     listings = {p["name"]: p for p in payload["providers"]}
     for name in ("anthropic", "openai", "azure", "bedrock", "gemini"):
         assert listings[name]["listing"] == "complete"
-    assert listings["groq"]["listing"] == "skipped" and listings["groq"]["error"]
+    assert listings["groq"]["listing"] == "unsupported" and listings["groq"]["reason"]
     ids = {(b["provider"], b["id"]) for b in payload["batches"]}
     expected = {(b.provider, b.id) for b in world.all_batches() if b.provider != "groq"}
     assert len(ids) == len(payload["batches"])  # de-duplicated
@@ -98,8 +98,10 @@ def test_show_and_cancel_with_yes(sim_url, world, env):
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    payload = json.loads(done.stdout)
+    line, summary = (json.loads(x) for x in done.stdout.splitlines())
+    payload = line["cancel"]
     assert payload["outcome"] == "accepted"
+    assert summary["summary"]["outcomes"]["accepted"] == 1 and summary["summary"]["exit_code"] == 0
     assert payload["batch"]["state"] == "canceling"
     assert payload["batch"]["created_at"]  # re-read, not the partial reply
     assert len(cancel_requests(world)) == 1

@@ -91,4 +91,5 @@ def test_cancel_json_output_is_escaped_json(cli, world, sim_url):
     code, out, _ = cli(*args, "--url", sim_url)
     assert code == 0
     assert "\\u001b[2J\\u202e[/]" in out  # escaped by the JSON encoding itself
-    assert json.loads(out)["batch"]["id"] == evil.id  # and the exact value round-trips
+    line = json.loads(out.splitlines()[0])["cancel"]
+    assert line["batch"]["id"] == evil.id  # and the exact value round-trips

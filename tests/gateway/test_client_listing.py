@@ -258,7 +258,7 @@ async def test_deep_failure_midway_keeps_what_was_read() -> None:
 async def test_first_page_error_is_an_error_listing() -> None:
     body = {
         "type": "error",
-        "error": {"type": "api_error", "message": "no batch-enabled keys found for provider: x"},
+        "error": {"type": "api_error", "message": "no config found for batch apis"},
     }
     gateway = FakeGateway().on("GET", LIST, json_response(500, body))
     async with make_client(gateway) as client:

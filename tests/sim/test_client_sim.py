@@ -168,7 +168,8 @@ async def test_unknown_batch_and_unknown_provider(demo) -> None:
     assert isinstance(listing.error, GatewayConfigError)
     assert "failed to get config for provider" in listing.error.message
     groq = await client.list_batches("groq")
-    assert isinstance(groq.error, GatewayConfigError)
+    assert groq.status is ListingStatus.UNSUPPORTED and groq.error is None
+    assert groq.reason is not None and "no batch-enabled keys found" in groq.reason
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "bedrock", "gemini", "azure"])

@@ -40,6 +40,9 @@ def provider_prompt(status: ProviderStatus, flagged: int = 0) -> Text:
         badge = ("  ⚠ partial", "bold yellow")
     elif status.listing is ListingStatus.COMPLETE:
         badge = ("  ✓", "green")
+    elif status.listing is ListingStatus.UNSUPPORTED:
+        # The gateway itself said this provider's batches cannot be listed.
+        badge = ("  unsupported", "dim")
     else:
         badge = ("  …", "dim")
     lines: list[tuple[str, str] | str] = [(name, "bold"), badge]
