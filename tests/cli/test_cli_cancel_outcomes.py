@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from bifrost_tui.clock import ManualClock
 from bifrost_tui.sim import SimWorld, serve
 from bifrost_tui.sim.faults import proxy_error_body
 from bifrost_tui.sim.model import VirtualKey
-from tests.support.ui_fixtures import T0
+from tests.support.clocks import T0
 
 VK = "sk-bf-cancel-outcomes"
 CANCEL_KEYS = {
@@ -33,8 +32,8 @@ OUTCOMES = {"accepted", "refused", "unknown", "skipped", "not_sent"}
 
 
 @pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.demo(ManualClock(T0), seed=31, arrival_interval=None)
+def sim_seed() -> int:
+    return 31
 
 
 @pytest.fixture
@@ -44,12 +43,8 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def url(world: SimWorld, state: None) -> Iterator[str]:
-    server = serve(world)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+def url(sim_url: str, state: None) -> str:
+    return sim_url
 
 
 def cli(capsys, *args: str) -> tuple[int, list[dict], str]:

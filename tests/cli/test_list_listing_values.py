@@ -8,7 +8,6 @@ management call never skips a provider) or on one provider's batch routes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,29 +15,23 @@ import pytest
 from bifrost_tui.cli import main
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.gateway.ids import normalise_id
-from bifrost_tui.sim import SimWorld, serve
+from bifrost_tui.sim import SimWorld
 from bifrost_tui.sim.faults import proxy_error_body
-from tests.support.ui_fixtures import T0
+from tests.support.clocks import T0
 
 BATCH_KINDS = ("anthropic", "azure", "bedrock", "gemini", "openai")
 
 
 @pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.demo(ManualClock(T0), seed=31, arrival_interval=None)
+def sim_seed() -> int:
+    return 31
 
 
 @pytest.fixture
-def url(world: SimWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def url(sim_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for name in ("BIFROST_PROFILE", "BIFROST_URL", "BIFROST_VK", "BIFROST_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    server = serve(world)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    return sim_url
 
 
 def list_json(capsys: pytest.CaptureFixture[str], url: str, *extra: str) -> tuple[int, dict, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bifrost_tui.core.store import BatchStore
 from bifrost_tui.gateway.outcomes import ProviderListing
 from bifrost_tui.ui.widgets.providers import provider_prompt
-from tests.support.ui_fixtures import T0
+from tests.support.clocks import T0
 
 
 def test_an_unsupported_listing_reads_unsupported() -> None:

@@ -15,7 +15,7 @@ from bifrost_tui.core.store import BatchStore, Key
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.ids import path_id
 from bifrost_tui.sim import SimTransport, SimWorld
-from tests.support.ui_fixtures import T0, no_sleep
+from tests.support.clocks import T0, no_sleep
 
 
 def make_session(world: SimWorld, clock: ManualClock) -> LiveSession:

@@ -9,7 +9,7 @@ from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.sim.faults import proxy_error_body
-from tests.support.ui_fixtures import T0
+from tests.support.clocks import T0
 
 
 class NoSleep:

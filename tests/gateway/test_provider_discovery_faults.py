@@ -30,7 +30,7 @@ from bifrost_tui.sim.faults import proxy_error_body
 from bifrost_tui.sim.model import KeyConfig, ProviderConfig
 from bifrost_tui.sim.world import standard_providers
 from tests.support.client_fakes import FakeGateway, make_client
-from tests.support.ui_fixtures import T0
+from tests.support.clocks import T0
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "recorded" / "unsupported"
 LIST = "/anthropic/v1/messages/batches"
