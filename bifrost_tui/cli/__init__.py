@@ -85,7 +85,7 @@ def _run_batches(args: argparse.Namespace) -> int:
     from bifrost_tui.gateway.errors import GatewayError
 
     connection = _open_connection(args)
-    for warning in connection.warnings:
+    for warning in connection.settings.warnings:
         warn(warning)
     command = _batch_command(args.batches_command)
     try:

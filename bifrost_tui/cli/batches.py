@@ -44,7 +44,7 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
         else:
             try:
                 discovery = await client.discover_providers(
-                    conn.providers, fallback_on_failure=True
+                    conn.settings.providers, fallback_on_failure=True
                 )
             except GatewayError as exc:
                 return report_error(exc, args.json)

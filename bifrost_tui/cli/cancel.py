@@ -153,7 +153,7 @@ async def _select_listed(
             older = parse_duration(args.older_than)
         except ValueError as exc:
             raise CancelAbort(str(exc), EXIT_USAGE) from None
-    names = args.provider or conn.providers
+    names = args.provider or conn.settings.providers
     if names:
         providers = [ProviderInfo(name=n, kind=n, batch_capable=True) for n in names]
     else:
@@ -242,7 +242,7 @@ async def _cancel(
         raise CancelAbort("name batch ids, --ids-from FILE, or --all-active", EXIT_USAGE)
     if args.batch_ids and (provider is None or len(args.provider) > 1):
         raise CancelAbort("batch ids need exactly one --provider", EXIT_USAGE)
-    if conn.read_only and not args.dry_run:
+    if conn.settings.read_only and not args.dry_run:
         why = "the profile is read-only" if conn.profile_read_only else "--read-only is set"
         for item in _audit_refusal(conn, args, why):
             report.add(item)
@@ -307,7 +307,7 @@ def _confirm_bulk(conn: Connection, count: int, partial: bool) -> bool:
         answer = input("Some listings are incomplete; batches may be missed. Go on? [no]: ")
         if answer.strip().lower() not in ("y", "yes"):
             return False
-    if needs_typed_confirmation(count, conn.confirm):
+    if needs_typed_confirmation(count, conn.settings.confirm):
         word = confirm_word(conn.profile_name, conn.display_url)
         answer = input(f"Cancel {count} batches? Type {safe_text(word)!r} to confirm: ")
         return answer.strip() == word
@@ -363,7 +363,7 @@ async def _run(
     report: CancelReport,
 ) -> int:
     known = {b.key: b for b in selection.batches}
-    concurrency = args.concurrency or conn.bulk_concurrency or DEFAULT_CONCURRENCY
+    concurrency = args.concurrency or conn.settings.bulk_concurrency or DEFAULT_CONCURRENCY
     audit = _audit_hook(conn, bulk=True)
     # The error behind an item that never got a cancel result (the request never left).
     errors: dict[Key, GatewayError] = {}
@@ -448,7 +448,7 @@ async def _cancel_one(
             f"requests {counts_text(before.request_counts)}, "
             f"created {relative(before.created_at, now)}"
         )
-        if conn.confirm == "typed":
+        if conn.settings.confirm == "typed":
             word = confirm_word(conn.profile_name, conn.display_url)
             ok = input(f"Type {safe_text(word)!r} to cancel: ").strip() == word
         else:

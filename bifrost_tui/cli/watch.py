@@ -225,7 +225,7 @@ async def run_watch(
     ids = list(dict.fromkeys(args.batch_ids or []))
     if not ids and not args.all_active:
         return _usage("batches watch: give batch ids, or --all-active")
-    interval = args.interval if args.interval is not None else conn.refresh
+    interval = args.interval if args.interval is not None else conn.settings.refresh
     if not interval >= MIN_INTERVAL:  # also refuses NaN
         return _usage(f"--interval must be at least {MIN_INTERVAL:g} second")
     # The bell is for a person at a terminal: never into a pipe, a file or a JSON stream.

@@ -26,7 +26,7 @@ DEMO_URL = "http://bifrost-sim.demo"
 class Connection:
     """One gateway to reach: its resolved settings, plus what reaching it takes at run time."""
 
-    #: Flags, environment and profile already merged; the properties below read from it.
+    #: Flags, environment and profile already merged: read the settings here.
     settings: ResolvedConnection
     #: ``None`` when no gateway is chosen yet: the console then opens its profiles screen.
     client_config: ClientConfig | None
@@ -45,49 +45,9 @@ class Connection:
         return self.settings.profile
 
     @property
-    def read_only(self) -> bool:
-        return self.settings.read_only
-
-    @property
     def profile_read_only(self) -> bool:
         """The profile itself (not a flag) is read-only: the operator is told a different reason."""
         return "profile" in self.settings.read_only_reasons
-
-    @property
-    def refresh(self) -> float:
-        return self.settings.refresh
-
-    @property
-    def providers(self) -> list[str] | None:
-        providers = self.settings.providers
-        return list(providers) if providers is not None else None
-
-    @property
-    def accent(self) -> str | None:
-        return self.settings.accent
-
-    @property
-    def confirm(self) -> str:
-        return self.settings.confirm
-
-    @property
-    def bulk_concurrency(self) -> int:
-        """Cancels in flight at once during a bulk cancel."""
-        return self.settings.bulk_concurrency
-
-    @property
-    def canceling_stuck_minutes(self) -> int:
-        """Minutes before a canceling batch is flagged as stuck."""
-        return self.settings.canceling_stuck_minutes
-
-    @property
-    def finalizing_stuck_minutes(self) -> int:
-        """Minutes before a finalizing batch is flagged as stuck."""
-        return self.settings.finalizing_stuck_minutes
-
-    @property
-    def warnings(self) -> list[str]:
-        return list(self.settings.warnings)
 
     @property
     def label(self) -> str:

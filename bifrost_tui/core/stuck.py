@@ -63,7 +63,7 @@ class Thresholds:
     @classmethod
     def from_settings(cls, settings: Any) -> Thresholds:
         """From anything with ``canceling_stuck_minutes``/``finalizing_stuck_minutes`` (a Profile,
-        a resolved Connection); a missing attribute keeps the default."""
+        a ResolvedConnection); a missing attribute keeps the default."""
         base = cls()
         return cls(
             canceling_minutes=getattr(settings, "canceling_stuck_minutes", base.canceling_minutes),

@@ -78,7 +78,7 @@ class BifrostApp(App[int]):
         self.store = BatchStore()
         self.client: GatewayClient | None = None
         self.session: LiveSession | None = None
-        self.refresh_interval = max(MIN_REFRESH, connection.refresh)
+        self.refresh_interval = max(MIN_REFRESH, connection.settings.refresh)
         self.paused = False
         self.in_flight: set[Key] = set()
         self._poll_timer: Timer | None = None
@@ -94,7 +94,7 @@ class BifrostApp(App[int]):
 
     @property
     def read_only(self) -> bool:
-        return self.connection.read_only
+        return self.connection.settings.read_only
 
     def crumb_state(self) -> CrumbState:
         session = self.session
@@ -137,14 +137,16 @@ class BifrostApp(App[int]):
             self.client,
             self.store,
             self.clock,
-            fallback_providers=self.connection.providers,
-            thresholds=Thresholds.from_settings(self.connection),
+            fallback_providers=self.connection.settings.providers,
+            thresholds=Thresholds.from_settings(self.connection.settings),
         )
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)
-        if self.connection.accent:
-            self.main_screen.query_one("#crumbs").styles.background = self.connection.accent
-        for warning in self.connection.warnings:
+        if self.connection.settings.accent:
+            self.main_screen.query_one(
+                "#crumbs"
+            ).styles.background = self.connection.settings.accent
+        for warning in self.connection.settings.warnings:
             # e.g. "BIFROST_VK is ignored: profile prod names PROD_VK": said, never silent.
             self.notify(warning, title="configuration", severity="warning", markup=False)
         if self.live_updates:
@@ -161,7 +163,7 @@ class BifrostApp(App[int]):
             await self.client.aclose()
         self.connection = connection
         self.clock = connection.clock
-        self.refresh_interval = max(MIN_REFRESH, connection.refresh)
+        self.refresh_interval = max(MIN_REFRESH, connection.settings.refresh)
         self.store = BatchStore()
         self.in_flight.clear()
         while len(self.screen_stack) > 1:
@@ -472,7 +474,7 @@ class BifrostApp(App[int]):
     async def _confirm_bulk(self, keys: list[Key]) -> None:
         batches = [self.store.batches[k] for k in keys if k in self.store.batches]
         typed = None
-        if needs_typed_confirmation(len(batches), self.connection.confirm):
+        if needs_typed_confirmation(len(batches), self.connection.settings.confirm):
             typed = confirm_word(self.connection.profile_name, self.connection.display_url)
         confirmed = await self.push_screen_wait(
             BulkConfirmScreen(batches, partial=self.partial_listings(), typed_word=typed)
@@ -521,7 +523,7 @@ class BifrostApp(App[int]):
                 keys,
                 cancel=session.cancel,
                 current=self.store.batches.get,
-                concurrency=self.connection.bulk_concurrency,
+                concurrency=self.connection.settings.bulk_concurrency,
                 on_result=landed,
                 should_stop=lambda: self._bulk_stop,
             )

@@ -323,7 +323,7 @@ def test_demo_respects_bifrost_read_only_and_errs_on_the_safe_side():
         env = {} if value is None else {"BIFROST_READ_ONLY": value}
         return open_connection(
             profile=None, url=None, demo=True, read_only=False, refresh=None, env=env
-        ).read_only
+        ).settings.read_only
 
     assert demo(None) is False
     assert all(demo(w) is False for w in FALSE_WORDS)

@@ -301,7 +301,8 @@ async def test_plain_http_to_a_remote_host_refuses_to_send_the_key(planted, cloc
         profile="remote", url=None, demo=False, read_only=False, refresh=None, env=os.environ
     )
     assert any(
-        "refused unless the profile sets allow_insecure_http" in w for w in connection.warnings
+        "refused unless the profile sets allow_insecure_http" in w
+        for w in connection.settings.warnings
     )
     world = guarded_world(clock)
     connection.transport = SimTransport(world, sleep=no_sleep)
@@ -323,7 +324,7 @@ async def test_the_console_warns_when_keys_travel_over_plain_http_by_opt_in(plan
     connection = open_connection(
         profile="lab", url=None, demo=False, read_only=False, refresh=None, env=os.environ
     )
-    assert any("secrets travel unencrypted" in w for w in connection.warnings)
+    assert any("secrets travel unencrypted" in w for w in connection.settings.warnings)
     world = SimWorld.demo(clock, seed=3, arrival_interval=None, virtual_keys=[SecretStr(VK)])
     connection.transport = SimTransport(world, sleep=no_sleep)
     app = BifrostApp(connection, clock=world.clock, live_updates=False)

@@ -150,14 +150,14 @@ class ProfilesScreen(ConsoleScreen[None]):
                 profile=name,
                 url=None,
                 demo=False,
-                read_only=self.bapp.connection.read_only and not self.bapp.connection.demo,
+                read_only=self.bapp.connection.settings.read_only and not self.bapp.connection.demo,
                 refresh=None,
                 env=os.environ,
             )
         except ConfigError as exc:
             self._flash(str(exc), "error")
             return
-        for warning in connection.warnings:
+        for warning in connection.settings.warnings:
             self._flash(warning, "warning")
         self.app.call_later(self.bapp.switch_connection, connection)
 
