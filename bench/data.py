@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from functools import cache
 
 from bifrost_tui.clock import ManualClock
-from bifrost_tui.gateway.models import Batch, RequestCounts, Source
+from bifrost_tui.gateway.counts import RequestCounts, Source
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from bifrost_tui.sim import SimWorld, emit
 

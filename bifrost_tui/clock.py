@@ -37,6 +37,17 @@ class ManualClock:
         self._now = when
 
 
+class OffsetClock:
+    """Another clock read ``offset`` ahead (negative: behind): a gateway whose clock is skewed."""
+
+    def __init__(self, base: Clock, offset: timedelta) -> None:
+        self._base = base
+        self._offset = offset
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+
 class ScaledClock:
     """Real time sped up by ``scale`` from ``start``: the loopback simulator's ``--time-scale``."""
 

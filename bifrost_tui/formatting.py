@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bifrost_tui.gateway.models import Batch, RequestCounts, State
+from bifrost_tui.gateway.counts import RequestCounts
+from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.textsafe import safe_text
 
 #: Text label per state, so the state reads without colour (NO_COLOR, 16 colours, screen readers).
@@ -31,6 +32,29 @@ def relative(when: datetime | None, now: datetime) -> str:
         return "now"
     text = duration_text(minutes * 60)
     return f"in {text}" if future else f"{text} ago"
+
+
+#: A moment that has already happened (created, ended...) yet reads further ahead than this came
+#: from a clock ahead of this machine's: it is shown as ``just now``, never ``in 19m``.
+FUTURE_TOLERANCE = timedelta(seconds=60)
+#: The times of a batch that lie ahead by nature; every other one has already happened.
+FUTURE_TIME_FIELDS = frozenset({"expires_at"})
+
+
+def ahead_of_now(when: datetime | None, now: datetime) -> bool:
+    """``when`` lies more than ``FUTURE_TOLERANCE`` ahead of ``now`` (a skewed clock, if it is a
+    moment that has already happened)."""
+    return when is not None and when - now > FUTURE_TOLERANCE
+
+
+def ago(when: datetime | None, now: datetime) -> str:
+    """``relative`` for a moment that has already happened: ``just now`` when it reads ahead."""
+    return "just now" if ahead_of_now(when, now) else relative(when, now)
+
+
+def field_relative(name: str, when: datetime | None, now: datetime) -> str:
+    """A batch time field relative to ``now``: ``ago`` unless it lies ahead by nature."""
+    return relative(when, now) if name in FUTURE_TIME_FIELDS else ago(when, now)
 
 
 def duration_text(seconds: float) -> str:
@@ -106,7 +130,7 @@ def time_column(batch: Batch, now: datetime) -> str:
     ``expires_at`` says so explicitly.
     """
     if batch.state.terminal:
-        return relative(batch.ended_at, now) if batch.ended_at is not None else "ended"
+        return ago(batch.ended_at, now) if batch.ended_at is not None else "ended"
     if batch.expires_at is not None:
         if batch.expires_at <= now:
             return f"overdue {duration_text((now - batch.expires_at).total_seconds())}"

@@ -82,11 +82,15 @@ def _run_batches(args: argparse.Namespace) -> int:
     import asyncio
 
     from bifrost_tui.cli.output import report_error, warn
+    from bifrost_tui.core.skew import SkewTracker, skew_words
     from bifrost_tui.gateway.errors import GatewayError
 
     connection = _open_connection(args)
     for warning in connection.settings.warnings:
         warn(warning)
+    # Said once, when the gateway's answers first show it: times it sends would read wrong.
+    skew = SkewTracker(connection.clock, on_known=lambda s: warn(skew_words(s)))
+    connection.date_listener = skew.observe
     command = _batch_command(args.batches_command)
     try:
         return asyncio.run(command(args, connection))

@@ -14,7 +14,14 @@ from bifrost_tui.cli.exitcodes import (
     exit_code_for_error,
 )
 from bifrost_tui.cli.output import emit_document, emit_envelope, report_error
-from bifrost_tui.formatting import STATE_LABELS, absolute_utc, counts_text, relative, time_column
+from bifrost_tui.formatting import (
+    STATE_LABELS,
+    absolute_utc,
+    ago,
+    counts_text,
+    field_relative,
+    time_column,
+)
 from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.textsafe import safe_text
 
@@ -136,7 +143,7 @@ def _print_batch_table(batches: Sequence[Batch], now: Any, out: TextIO) -> None:
             safe_text(b.processing_status),
             STATE_LABELS[b.state],
             counts_text(b.request_counts),
-            relative(b.created_at, now),
+            ago(b.created_at, now),
             time_column(b, now),
         )
         for b in batches
@@ -178,7 +185,8 @@ def _print_batch_detail(batch: Batch, now: Any, out: TextIO) -> None:
     ]
     for name in ("created_at", "expires_at", "ended_at", "cancel_initiated_at", "archived_at"):
         value = getattr(batch, name)
-        text = "—" if value is None else f"{absolute_utc(value)} ({relative(value, now)})"
+        shown = field_relative(name, value, now)
+        text = "—" if value is None else f"{absolute_utc(value)} ({shown})"
         lines.append((name, text))
     if batch.results_url:
         lines.append(("results_url", safe_text(batch.results_url)))

@@ -35,7 +35,7 @@ from bifrost_tui.core.bulk import (
     select,
 )
 from bifrost_tui.core.store import Key
-from bifrost_tui.formatting import STATE_LABELS, counts_text, relative
+from bifrost_tui.formatting import STATE_LABELS, ago, counts_text
 from bifrost_tui.gateway.errors import GatewayError, NotFound
 from bifrost_tui.gateway.models import Batch, ProviderInfo
 from bifrost_tui.gateway.outcomes import ListingStatus
@@ -344,7 +344,7 @@ def _print_selection(
         print(
             f"  {safe_text(batch.provider)}  {safe_text(batch.id)}  "
             f"{safe_text(batch.processing_status)}  {counts_text(batch.request_counts)}  "
-            f"created {relative(batch.created_at, now)}"
+            f"created {ago(batch.created_at, now)}"
         )
     if not dry_run and len(selection.batches) > SHOW_FIRST:
         print(f"  … and {len(selection.batches) - SHOW_FIRST} more")
@@ -446,7 +446,7 @@ async def _cancel_one(
             f"{safe_text(conn.display_url)}?\n"
             f"  status {safe_text(before.processing_status)}, "
             f"requests {counts_text(before.request_counts)}, "
-            f"created {relative(before.created_at, now)}"
+            f"created {ago(before.created_at, now)}"
         )
         if conn.settings.confirm == "typed":
             word = confirm_word(conn.profile_name, conn.display_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from bifrost_tui.config.resolve import ResolvedConnection, resolve_connection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from datetime import datetime
 
     import httpx
 
@@ -35,6 +36,8 @@ class Connection:
     demo: bool = False
     #: The simulated world behind --demo (the console's demo shows it is a simulator).
     world: Any = None
+    #: Given every answer's ``Date`` by each client made here (the CLI's clock-skew warning).
+    date_listener: Callable[[datetime], None] | None = None
 
     @property
     def display_url(self) -> str:
@@ -69,7 +72,10 @@ class Connection:
 
         if self.client_config is None:
             raise ConfigError("no gateway configured: choose a profile or pass --url")
-        return GatewayClient(self.client_config, transport=self.transport)
+        client = GatewayClient(self.client_config, transport=self.transport)
+        if self.date_listener is not None:
+            client.observe_dates(self.date_listener)
+        return client
 
 
 def demo_connection(

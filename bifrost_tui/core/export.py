@@ -12,7 +12,8 @@ from typing import Any, TextIO
 
 from bifrost_tui.config.paths import export_dir
 from bifrost_tui.files import ensure_private_dir, open_private_fd
-from bifrost_tui.gateway.models import COUNT_FIELDS, Batch
+from bifrost_tui.gateway.counts import COUNT_FIELDS
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.textsafe import safe_text
 
 #: The versioned envelope shared with ``batches list --json``.

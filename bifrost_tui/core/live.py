@@ -11,7 +11,9 @@ Request cost of a refresh (stated in the README):
 - deep poll (at start, on ``r``, every ``deep_every`` light polls): the first page, then the
   OpenAI-format deep listing where the first page says ``has_more`` (1+ pages per provider), plus
   ``/health`` and ``/api/version``;
-- each cancel in flight: one retrieve per watch tick (1 s, doubling to 15 s).
+- each cancel in flight: one retrieve per watch tick (1 s, doubling to 15 s);
+- a batch a listing saw end without faithful counts (bedrock, gemini): one retrieve at once.
+Retrieves and the first pages go through each provider's faithful route (``client.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bifrost_tui.clock import Clock
+from bifrost_tui.core.skew import SkewTracker
 from bifrost_tui.core.store import BatchStore, Diff, Key
 from bifrost_tui.core.stuck import (
     Finding,
@@ -95,6 +98,8 @@ class LiveSession:
         #: as a stamp that only grows, so light polls re-read the longest unread first.
         self._read_at: dict[Key, int] = {}
         self._stamps = 0
+        self._skew = SkewTracker(clock)
+        client.observe_dates(self._skew.observe)
 
     # ---- stuck and suspicious batches -----------------------------------------------------------
 
@@ -129,6 +134,12 @@ class LiveSession:
         return counts
 
     # ---- status -------------------------------------------------------------------------------
+
+    @property
+    def clock_skew(self) -> timedelta | None:
+        """The gateway's clock minus this machine's, from its last answers' ``Date`` (positive:
+        the gateway is ahead); ``None`` under a minute or before any answer."""
+        return self._skew.skew
 
     @property
     def stale(self) -> bool:
@@ -186,11 +197,13 @@ class LiveSession:
                 # Providers are already known: a slow management API must not stop the listing
                 # (nor make every deep poll flicker STALE); the listings below say the truth.
         providers = [s.info for s in self.store.providers.values() if s.info.batch_capable]
+        was_active = set(self.store.active_keys())
         listings = await self.client.list_all(providers, deep=deep)
         now = self.clock.now()
         diff = Diff()
         for listing in listings:
             diff = diff | self.store.apply_listing(listing, now)
+        diff = diff | await self._reread_ended(was_active)
         self._note_read(b.key for x in listings for b in x.batches if not b.state.terminal)
         errors = [x.error for x in listings if x.status is ListingStatus.ERROR and x.error]
         if listings and len(errors) == len(listings):
@@ -206,6 +219,24 @@ class LiveSession:
         self.last_error = errors[0] if errors else None
         self.update_flags(diff)
         return PollResult(diff=diff, error=errors[0] if errors else None)
+
+    async def _reread_ended(self, was_active: set[Key]) -> Diff:
+        """Batches a listing just saw end, through a route whose counts are not the faithful ones
+        (bedrock and gemini list items carry none): re-read at once, so the counts of the end
+        state are shown (``?`` until then), never those read while it ran."""
+        batches = self.store.batches
+        keys = [
+            key
+            for key in was_active
+            if (batch := batches.get(key)) is not None
+            and batch.state.terminal
+            and not batch.counts_faithful
+        ]
+        diff = Diff()
+        for batch in await asyncio.gather(*(self._get(k) for k in keys)):
+            if batch is not None:
+                diff = diff | self.store.apply_batch(batch)
+        return diff
 
     def _note_read(self, keys: Iterable[Key]) -> None:
         read_at = self._read_at

@@ -62,6 +62,9 @@ class ProviderStatus:
     counts: Counter[str] = field(default_factory=Counter)
     #: A listing that was not cut at the first page on purpose has been applied.
     deep_seen: bool = False
+    #: When its listings started failing (``None``: its last listing answered): the rows kept
+    #: from before are stale since then.
+    stale_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,11 @@ class BatchStore:
             # Keep the last good data; the UI marks it stale with this error.
             status.error = listing.error
             status.listing = ListingStatus.ERROR
+            if status.stale_since is None:
+                status.stale_since = now
             return Diff()
         status.error = None
+        status.stale_since = None
         if not (listing.first_page_only and status.listing is not None and status.deep_seen):
             # A light poll stops at the first page on purpose: it does not undo what the last
             # deep listing established about completeness.

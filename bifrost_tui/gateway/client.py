@@ -2,8 +2,14 @@
 
 Routes used (docs/gateway.md §2, §5): ``GET /health``, ``GET /api/version``, ``GET /api/providers``,
 ``GET /api/providers/{p}/keys``, ``GET /anthropic/v1/messages/batches[/{id}]``,
-``POST /anthropic/v1/messages/batches/{id}/cancel`` (empty body) and the deep listing
-``GET /openai/v1/batches?provider=P&limit=N&after=CURSOR`` (strategy in ``listing.py``).
+``POST /anthropic/v1/messages/batches/{id}/cancel`` (empty body) and the OpenAI-format
+``GET /openai/v1/batches[/{id}]?provider=P`` (listing strategy in ``listing.py``).
+
+Each provider's batches are read from the route that is faithful for it (docs/gateway.md §3.4):
+openai and azure list and retrieve through ``/openai/v1/batches``, the only routes that carry their
+real ``total/completed/failed`` and tell ``cancelled`` from ``completed``; anthropic, bedrock and
+gemini through the Anthropic-format routes (bedrock's OpenAI-format ids are base64 ARNs and a bare
+job id is refused there). Cancel is the documented Anthropic-format route for every provider.
 ``x-model-provider`` is always sent on the ``/anthropic`` routes, even for anthropic, because
 Bifrost silently defaults a missing header to anthropic. ``x-bf-send-back-raw-response`` is
 never sent.
@@ -18,12 +24,14 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
 from bifrost_tui import __version__
+from bifrost_tui.gateway.counts import OPENAI_ROUTE_KINDS, Source
 from bifrost_tui.gateway.credentials import Credentials, Route, as_secret, check_extra_headers
 from bifrost_tui.gateway.endpoint import check_base_url, redact_url
 from bifrost_tui.gateway.errors import (
@@ -37,7 +45,7 @@ from bifrost_tui.gateway.errors import (
 from bifrost_tui.gateway.failures import TransportFailure, error_from_reply
 from bifrost_tui.gateway.http import HttpCore
 from bifrost_tui.gateway.ids import encode_segment, path_id
-from bifrost_tui.gateway.listing import ANTHROPIC_BATCHES, list_provider
+from bifrost_tui.gateway.listing import ANTHROPIC_BATCHES, OPENAI_BATCHES, list_provider
 from bifrost_tui.gateway.models import (
     BATCH_PROVIDER_KINDS,
     STANDARD_BATCH_PROVIDERS,
@@ -45,7 +53,6 @@ from bifrost_tui.gateway.models import (
     KeyWire,
     ProviderInfo,
     ProviderWire,
-    Source,
     State,
 )
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus, ProviderListing
@@ -218,6 +225,10 @@ class GatewayClient:
             await self._core.aclose()
         except Exception:  # closing must never be what breaks a shutdown
             return
+
+    def observe_dates(self, listener: Callable[[datetime], None]) -> None:
+        """Call ``listener`` with the ``Date`` header of every answer from now on (clock skew)."""
+        self._core.date_listeners.append(listener)
 
     # ---- gateway facts -----------------------------------------------------------------------
 
@@ -409,7 +420,9 @@ class GatewayClient:
         return list(listings)
 
     async def get_batch(self, provider: str, batch_id: str, *, kind: str | None = None) -> Batch:
-        """``GET /anthropic/v1/messages/batches/{id}``; raises ``GatewayError``."""
+        """One batch from its faithful route: ``GET /openai/v1/batches/{id}?provider=P`` for openai
+        and azure, ``GET /anthropic/v1/messages/batches/{id}`` for the others; raises
+        ``GatewayError``."""
         try:
             return await self._get_batch(provider, batch_id, kind or provider)
         except GatewayError:
@@ -420,11 +433,20 @@ class GatewayClient:
     async def _get_batch(self, provider: str, batch_id: str, kind: str) -> Batch:
         headers = _provider_header(provider)
         path = _batch_path(kind, batch_id)
-        reply = await self._core.call(
-            "GET", path, route=Route.INFERENCE, headers=headers, provider=provider
-        )
+        openai_route = kind in OPENAI_ROUTE_KINDS
+        if openai_route:
+            path = OPENAI_BATCHES + path[len(ANTHROPIC_BATCHES) :]
+            reply = await self._core.call(
+                "GET", path, route=Route.INFERENCE, params={"provider": provider}, provider=provider
+            )
+        else:
+            reply = await self._core.call(
+                "GET", path, route=Route.INFERENCE, headers=headers, provider=provider
+            )
         data = decode_json(reply)
         try:
+            if openai_route:
+                return Batch.from_openai(data, provider=provider, provider_kind=kind)
             return Batch.from_anthropic(
                 data, provider=provider, provider_kind=kind, source=Source.RETRIEVE
             )

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 
@@ -66,6 +67,8 @@ class HttpCore:
         self._retries = max(0, retries)
         self._backoff = max(0.0, backoff)
         self._sleep = sleep
+        #: Called with the ``Date`` of every answer (any status): how the caller tracks skew.
+        self.date_listeners: list[Callable[[datetime], None]] = []
         self._insecure = (
             base_url.scheme == "http" and not is_loopback(base_url.host) and not allow_insecure_http
         )
@@ -136,6 +139,10 @@ class HttpCore:
         log.debug(
             "%s %s -> %d in %.0f ms", method, path, reply.status, (time.monotonic() - started) * 1e3
         )
+        date = reply.date
+        if date is not None:
+            for listener in self.date_listeners:
+                listener(date)
         return reply
 
     async def _receive(self, request: httpx.Request, path: str) -> Reply:

@@ -13,6 +13,13 @@ The strategy (docs/gateway.md §2.2, §3.4, §9.3):
      The walk ends COMPLETE when a page says ``has_more`` is false.
    - Other kinds stop after that one big page: PARTIAL, "gateway returns at most 1000 anthropic
      batches per listing; older batches are not shown".
+   - Bifrost's cursor is base64 of ``{"v":1,"i":<key>,"c":"<native>"}``. With two batch keys on
+     one provider the list of the first key ends with ``has_more`` and a *key cursor* (``i`` > 0,
+     ``c`` empty): "another key remains". Sent back for anthropic it comes back unchanged forever,
+     so anthropic, bedrock and gemini never follow it; openai and azure follow each key cursor
+     once and keep what it brings when that adds new ids. Either way, a key cursor that cannot be
+     followed (or brings nothing new) ends the listing PARTIAL with "a second batch key's batches
+     cannot be listed through this gateway". A cursor that does not decode is never followed.
    - Loop guards: a non-empty page that adds no new id, a cursor seen before, more than
      ``MAX_EMPTY_PAGES`` empty pages in a row (an empty page with a fresh cursor is legitimate:
      Bifrost walks keys one after another and a key may hold no batches) or ``MAX_DEEP_PAGES``
@@ -25,6 +32,11 @@ The strategy (docs/gateway.md §2.2, §3.4, §9.3):
    UNSUPPORTED, with the gateway's words in ``reason``. An unknown provider (``failed to get
    config for provider``) stays an ERROR: a misspelt name must not pass for fine.
 
+openai and azure skip step 1: their Anthropic-format items keep only ``errored`` and say ``ended``
+for a cancelled batch, so their first page is the OpenAI-format list itself
+(``limit=LIGHT_PAGE_LIMIT`` on a light poll, the deep limit on a deep one), and a deep listing
+follows its cursor from there. Errors on that first page are treated as in step 4.
+
 Batches are de-duplicated by normalised id (two keys on one account list the same batch); a
 duplicate is merged with ``Batch.updated_by`` so the later, richer object wins without erasing
 what the earlier one knew. Items that are not objects or have no id are skipped and counted: they
@@ -34,13 +46,17 @@ hide behind them. ``requests`` counts every HTTP request made, retries included.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from typing import Any
 
+from bifrost_tui.gateway.counts import OPENAI_ROUTE_KINDS, Source
 from bifrost_tui.gateway.credentials import Route
 from bifrost_tui.gateway.errors import BadResponse, GatewayConfigError, GatewayError
 from bifrost_tui.gateway.http import HttpCore, RequestCounter
-from bifrost_tui.gateway.models import Batch, Source, parse_list_page
+from bifrost_tui.gateway.models import Batch, parse_list_page
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from bifrost_tui.gateway.reply import decode_json
 
@@ -56,12 +72,49 @@ DEEP_PAGE_LIMITS: dict[str, int] = {
     "azure": 100,
 }
 DEFAULT_DEEP_PAGE_LIMIT = 100
+#: The first page of a light poll on the OpenAI-format list: the Anthropic route's page size.
+LIGHT_PAGE_LIMIT = 20
 #: Kinds whose ``next_cursor`` Bifrost reads back as ``after`` (the others ignore it).
 CURSOR_KINDS = frozenset({"openai", "azure"})
 #: The deep walk never makes more pages than this for one provider.
 MAX_DEEP_PAGES = 200
 #: Empty pages in a row tolerated while the gateway still says ``has_more``.
 MAX_EMPTY_PAGES = 3
+
+
+#: Why a provider's listing stops at a key cursor that brings nothing (or cannot be followed).
+SECOND_KEY_WORDS = "a second batch key's batches cannot be listed through this gateway"
+
+
+def decode_cursor(cursor: str) -> tuple[int, str] | None:
+    """Bifrost's serial cursor, base64 of ``{"v":1,"i":<key index>,"c":"<native cursor>"}``, as
+    ``(key index, native cursor)``; ``None`` when ``cursor`` is not one."""
+    text = cursor.strip()
+    padded = text + "=" * (-len(text) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("v") != 1:
+        return None
+    index, native = data.get("i", 0), data.get("c", "")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        return None
+    if not isinstance(native, str):
+        return None
+    return index, native
+
+
+def is_key_cursor(cursor: str) -> bool:
+    """A cursor that means "another batch key remains": a later key, from its start."""
+    decoded = decode_cursor(cursor)
+    return decoded is not None and decoded[0] > 0 and decoded[1] == ""
+
+
+UNREADABLE_CURSOR_WORDS = (
+    "stopped paging: the gateway's cursor could not be read; older ones may be missing"
+)
 
 
 #: What Bifrost says, in a 500 of its own, when a provider's batches cannot be listed at all.
@@ -135,15 +188,27 @@ async def list_provider(
             **kw,
         )
 
+    openai_route = kind in OPENAI_ROUTE_KINDS
     try:
-        reply = await core.call(
-            "GET",
-            ANTHROPIC_BATCHES,
-            route=Route.INFERENCE,
-            headers=provider_header,
-            provider=provider,
-            counter=counter,
-        )
+        if openai_route:
+            limit = deep_page_limit(kind) if deep else LIGHT_PAGE_LIMIT
+            reply = await core.call(
+                "GET",
+                OPENAI_BATCHES,
+                route=Route.INFERENCE,
+                params={"provider": provider, "limit": limit},
+                provider=provider,
+                counter=counter,
+            )
+        else:
+            reply = await core.call(
+                "GET",
+                ANTHROPIC_BATCHES,
+                route=Route.INFERENCE,
+                headers=provider_header,
+                provider=provider,
+                counter=counter,
+            )
         page = parse_list_page(decode_json(reply))
     except GatewayError as exc:
         exc.provider = exc.provider or provider
@@ -164,7 +229,9 @@ async def list_provider(
 
     first, first_skipped = _parse_items(
         page.data,
-        lambda item: Batch.from_anthropic(
+        (lambda item: Batch.from_openai(item, provider=provider, provider_kind=kind))
+        if openai_route
+        else lambda item: Batch.from_anthropic(
             item, provider=provider, provider_kind=kind, source=Source.LIST
         ),
     )
@@ -181,6 +248,17 @@ async def list_provider(
             notes.append(_skipped_words(first_skipped))
         return listing(ListingStatus.PARTIAL, missing="; ".join(notes), first_page_only=True)
 
+    if openai_route:
+        if not page.next_cursor:
+            missing = (
+                "the gateway says more batches exist but gave no cursor; older ones are not shown"
+            )
+            return listing(ListingStatus.PARTIAL, missing=missing, deep=True)
+        if decode_cursor(page.next_cursor) is None:
+            return listing(ListingStatus.PARTIAL, missing=UNREADABLE_CURSOR_WORDS, deep=True)
+        return await _deep_walk(
+            core, provider, kind, collected, counter, first_skipped, listing, page.next_cursor
+        )
     return await _deep_walk(core, provider, kind, collected, counter, first_skipped, listing)
 
 
@@ -192,14 +270,16 @@ async def _deep_walk(
     counter: RequestCounter,
     first_skipped: int,
     listing: Callable[..., ProviderListing],
+    cursor: str | None = None,
 ) -> ProviderListing:
+    """The OpenAI-format walk; from ``cursor`` when the first page already came from there."""
     limit = deep_page_limit(kind)
-    cursor: str | None = None
-    seen_cursors: set[str] = set()
-    seen_ids: set[str] = set()
+    seen_cursors: set[str] = {cursor} if cursor else set()
+    seen_ids: set[str] = set(collected.by_id) if cursor else set()
+    following_key_cursor = cursor is not None and is_key_cursor(cursor)
     skipped = 0
     empty_in_a_row = 0
-    pages = 0
+    pages = 1 if cursor else 0
     stop: str | None = None
     while True:
         params: dict[str, str | int] = {"provider": provider, "limit": limit}
@@ -240,9 +320,18 @@ async def _deep_walk(
             collected.add(batch)
         empty_in_a_row = empty_in_a_row + 1 if not page.data else 0
 
+        if following_key_cursor and page.data and new_ids == 0:
+            # The other key's page brought nothing new: the gateway cannot reach that key.
+            stop = SECOND_KEY_WORDS
+            break
         if not page.has_more:
             break
-        if kind not in CURSOR_KINDS:
+        if page.next_cursor and is_key_cursor(page.next_cursor):
+            # "Another key remains": only openai and azure follow it, once.
+            if kind not in CURSOR_KINDS or page.next_cursor in seen_cursors:
+                stop = SECOND_KEY_WORDS
+                break
+        elif kind not in CURSOR_KINDS:
             stop = (
                 f"gateway returns at most {limit} {provider} batches per listing; "
                 "older batches are not shown"
@@ -255,6 +344,9 @@ async def _deep_walk(
             break
         if page.data and new_ids == 0:
             stop = "stopped paging: a page repeated batches already seen; older ones may be missing"
+            break
+        if decode_cursor(page.next_cursor) is None:
+            stop = UNREADABLE_CURSOR_WORDS
             break
         if page.next_cursor in seen_cursors:
             stop = "stopped paging: the cursor went round in circles; older ones may be missing"
@@ -270,6 +362,7 @@ async def _deep_walk(
             break
         seen_cursors.add(page.next_cursor)
         cursor = page.next_cursor
+        following_key_cursor = is_key_cursor(cursor)
 
     notes = [stop] if stop else []
     if skipped:

@@ -17,14 +17,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from bifrost_tui.gateway.counts import (
+    FAITHFUL,
+    RequestCounts,
+    Source,
+    count_fidelity,
+    counts_from_anthropic,
+    counts_from_bifrost,
+)
 from bifrost_tui.gateway.ids import normalise_id
 
 #: Base provider types that can do batches through the gateway (v1.5.x; vertex arrives in v2).
 BATCH_PROVIDER_KINDS: tuple[str, ...] = ("anthropic", "openai", "azure", "bedrock", "gemini")
 #: What to try when the management API cannot tell us which providers exist.
 STANDARD_BATCH_PROVIDERS: tuple[str, ...] = BATCH_PROVIDER_KINDS
-
-COUNT_FIELDS: tuple[str, ...] = ("processing", "succeeded", "errored", "canceled", "expired")
 
 
 class State(StrEnum):
@@ -50,15 +56,6 @@ class State(StrEnum):
 TERMINAL_STATES = frozenset({State.ENDED_OK, State.ENDED_CANCELED, State.FAILED, State.EXPIRED})
 #: ``processing_status`` values that mean "still running, may be cancelled".
 ACTIVE_STATUSES = frozenset({"in_progress", "validating", "finalizing"})
-
-
-class Source(StrEnum):
-    """Which route produced a batch object: it decides which fields can be trusted."""
-
-    LIST = "list"  # GET /anthropic/v1/messages/batches
-    RETRIEVE = "retrieve"  # GET /anthropic/v1/messages/batches/{id}
-    CANCEL = "cancel"  # POST .../cancel: partial, lossy
-    OPENAI = "openai"  # GET /openai/v1/batches (deep listing), Bifrost/OpenAI shape
 
 
 # --------------------------------------------------------------------------- wire parsing helpers
@@ -93,18 +90,6 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
 
 
-def _count(value: Any) -> int | None:
-    """A request count: a non-negative int below an absurd bound, else unknown."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
-        return None
-    number = int(value)
-    if number < 0 or number > 10**12:
-        return None
-    return number
-
-
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -135,118 +120,6 @@ class ListPageWire(_Wire):
     @classmethod
     def _lenient_str(cls, v: Any) -> str | None:
         return v if isinstance(v, str) and v else None
-
-
-# --------------------------------------------------------------------------- request counts
-
-
-@dataclass(frozen=True, slots=True)
-class RequestCounts:
-    """Request counts; a field is ``None`` when the gateway does not fill it faithfully."""
-
-    processing: int | None = None
-    succeeded: int | None = None
-    errored: int | None = None
-    canceled: int | None = None
-    expired: int | None = None
-    #: Known total when the source gives one directly (OpenAI shape), else the sum when all known.
-    known_total: int | None = None
-
-    @property
-    def total(self) -> int | None:
-        if self.known_total is not None:
-            return self.known_total
-        parts: list[int | None] = [getattr(self, name) for name in COUNT_FIELDS]
-        if any(p is None for p in parts):
-            return None
-        return sum(p for p in parts if p is not None)
-
-    @property
-    def complete(self) -> bool:
-        """All five buckets are known: a progress bar is honest."""
-        return all(getattr(self, name) is not None for name in COUNT_FIELDS)
-
-    @property
-    def done(self) -> int | None:
-        """Requests no longer processing, when known."""
-        total = self.total
-        if total is None or self.processing is None:
-            return None
-        return max(0, total - self.processing)
-
-    def to_json(self) -> dict[str, int | None]:
-        return {name: getattr(self, name) for name in COUNT_FIELDS} | {"total": self.total}
-
-    def merged_over(self, old: RequestCounts | None) -> RequestCounts:
-        """Per field: this value where known, else the older known one."""
-        if old is None:
-            return self
-        values = {
-            name: getattr(self, name) if getattr(self, name) is not None else getattr(old, name)
-            for name in (*COUNT_FIELDS, "known_total")
-        }
-        return RequestCounts(**values)
-
-
-def trusted_count_fields(provider_kind: str, source: Source) -> frozenset[str]:
-    """Which Anthropic-format count fields the gateway fills faithfully for this provider and route.
-
-    - anthropic: all five on list and retrieve; the cancel reply keeps only ``errored`` (Failed).
-    - gemini: all five on retrieve; list items carry no counts at all.
-    - openai, azure, bedrock (and unknown kinds): only ``errored`` is real; ``succeeded`` and
-      ``processing`` are always 0 because Bifrost maps ``Completed`` nowhere.
-    """
-    if source is Source.CANCEL:
-        return frozenset({"errored"})
-    if provider_kind == "anthropic" and source in (Source.LIST, Source.RETRIEVE):
-        return frozenset(COUNT_FIELDS)
-    if provider_kind == "gemini" and source is Source.RETRIEVE:
-        return frozenset(COUNT_FIELDS)
-    return frozenset({"errored"})
-
-
-def counts_from_anthropic(raw: Any, provider_kind: str, source: Source) -> RequestCounts | None:
-    if not isinstance(raw, dict):
-        return None
-    trusted = trusted_count_fields(provider_kind, source)
-    return RequestCounts(
-        **{name: _count(raw.get(name)) if name in trusted else None for name in COUNT_FIELDS}
-    )
-
-
-def counts_from_bifrost(raw: Any, provider_kind: str, active: bool) -> RequestCounts | None:
-    """OpenAI-format ``request_counts{total, completed, failed, succeeded?, pending?, ...}``.
-
-    Non-zero-only fields (``succeeded``, ``pending``, ``canceled``, ``expired``) are omitted when 0,
-    so for providers that fill them (anthropic, gemini) a missing one means 0. OpenAI and Azure fill
-    ``total``/``completed``/``failed``: succeeded = completed, errored = failed, and while the batch
-    runs the rest is still processing.
-    """
-    if not isinstance(raw, dict):
-        return None
-    total = _count(raw.get("total"))
-    if not total:
-        return None
-    failed = _count(raw.get("failed"))
-    if provider_kind in ("anthropic", "gemini"):
-        return RequestCounts(
-            processing=_count(raw.get("pending", 0)),
-            succeeded=_count(raw.get("succeeded", 0)),
-            errored=failed,
-            canceled=_count(raw.get("canceled", 0)),
-            expired=_count(raw.get("expired", 0)),
-            known_total=total,
-        )
-    completed = _count(raw.get("completed"))
-    processing: int | None = None
-    if completed is not None and failed is not None:
-        processing = max(0, total - completed - failed) if active else 0
-    return RequestCounts(
-        processing=processing,
-        succeeded=completed,
-        errored=failed,
-        known_total=total,
-    )
 
 
 # --------------------------------------------------------------------------- status mapping
@@ -325,10 +198,14 @@ class Batch:
     #: The Bifrost status when the object came in OpenAI shape (``cancelled``, ``completed``...).
     native_status: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    #: Provenance of ``request_counts``: the route they were read from (``None``: ``source``).
+    counts_source: Source | None = field(default=None, compare=False, repr=False)
     #: Derived once: the store, the table and the rules read it for every row, often.
     _state: State = field(init=False, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
+        if self.counts_source is None:
+            object.__setattr__(self, "counts_source", self.source)
         object.__setattr__(
             self,
             "_state",
@@ -351,6 +228,18 @@ class Batch:
     @property
     def cancellable(self) -> bool:
         return self.state.cancellable
+
+    @property
+    def counts_fidelity(self) -> int:
+        return count_fidelity(
+            self.provider_kind or self.provider, self.counts_source or self.source
+        )
+
+    @property
+    def counts_faithful(self) -> bool:
+        """The counts come from the route that is faithful for this provider (or nothing better
+        exists): no re-read would tell more."""
+        return self.counts_fidelity >= FAITHFUL
 
     # ---- constructors ------------------------------------------------------------------------
 
@@ -431,7 +320,10 @@ class Batch:
             )
         else:
             counts = counts_from_bifrost(
-                data.get("request_counts"), kind, status in ACTIVE_STATUSES or status == "canceling"
+                data.get("request_counts"),
+                kind,
+                status in ACTIVE_STATUSES or status == "canceling",
+                native.strip().lower(),
             )
         return cls(
             id=normalise_id(kind, raw_id),
@@ -460,6 +352,11 @@ class Batch:
         A cancel reply is partial (empty ``created_at``/``expires_at``, lossy counts): it may move
         the status forward and set ``cancel_initiated_at``, nothing else. Any other source replaces
         the status and fills every field it knows; a field it leaves unknown keeps its older value.
+
+        Request counts merge per field by provenance (``count_fidelity``): counts from a lossier
+        source never overwrite those of a better one. Across a state change (active to ended,
+        say) no count read before it survives: the newer object's counts stand alone, unknown
+        where its source does not know them, until the faithful route is read again.
         """
         if newer.source is Source.CANCEL:
             return replace(
@@ -468,13 +365,21 @@ class Batch:
                 native_status=newer.native_status or self.native_status,
                 cancel_initiated_at=newer.cancel_initiated_at or self.cancel_initiated_at,
             )
-        counts = newer.request_counts
-        if counts is not None:
+        counts, counts_source = newer.request_counts, newer.counts_source
+        state_changed = newer.state is not self.state and not (
+            newer.state.terminal and self.state.terminal
+        )
+        if state_changed:
+            pass
+        elif newer.counts_fidelity < self.counts_fidelity:
+            counts, counts_source = self.request_counts, self.counts_source
+        elif counts is not None:
             counts = counts.merged_over(self.request_counts)
         else:
             counts = self.request_counts
         return replace(
             newer,
+            counts_source=counts_source,
             # The Anthropic route says only "ended" for a cancelled OpenAI-shaped batch: keep the
             # "cancelled" that a deep listing saw rather than turning it into ended-ok.
             native_status=newer.native_status or self.native_status,

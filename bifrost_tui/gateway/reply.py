@@ -11,6 +11,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -47,9 +49,27 @@ class Reply:
         return 200 <= self.status < 300
 
     @property
+    def date(self) -> datetime | None:
+        """The ``Date`` header as an aware UTC time; ``None`` when absent or unreadable."""
+        return http_date(self.headers.get("date"))
+
+    @property
     def request_id(self) -> str | None:
         value = self.headers.get("request-id") or self.headers.get("x-request-id")
         return clean_text(value, 120) if value else None
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP date (``Tue, 01 Dec 2026 13:53:17 GMT``, or the obsolete forms) as aware UTC."""
+    if not value or len(value) > 100:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+        if parsed.tzinfo is None:  # "-0000": UTC with no claim about the local zone
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def clean_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:

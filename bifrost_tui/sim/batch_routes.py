@@ -40,15 +40,9 @@ def batch_route(ctx: RouteContext) -> Answer:
     if vk_value is not None:
         vk = world.virtual_key(vk_value)
         if vk is None:
-            return json_answer(401, _vk_error("virtual_key_not_found", "virtual key not found"))
+            return _render_failure(ctx, fmt, _vk_failure("virtual_key_not_found", _VK_NOT_FOUND))
     elif world.require_virtual_key:
-        return json_answer(
-            401,
-            _vk_error(
-                "virtual_key_required",
-                "virtual key is required. Provide a virtual key via the x-bf-vk header.",
-            ),
-        )
+        return _render_failure(ctx, fmt, _vk_failure("virtual_key_required", _VK_REQUIRED))
     if route in ("a_create", "a_results"):
         return _render_failure(
             ctx,
@@ -73,8 +67,16 @@ def batch_route(ctx: RouteContext) -> Answer:
         return _render_failure(ctx, fmt, exc.failure)
 
 
-def _vk_error(kind: str, message: str) -> dict[str, Any]:
-    return emit.bifrost_error_body(GatewayFailure(message, status=401, type=kind, top_type=kind))
+_VK_NOT_FOUND = (
+    "virtual key not found. The provided virtual key does not exist or has been revoked."
+)
+_VK_REQUIRED = "virtual key is required. Provide a virtual key via the x-bf-vk header."
+
+
+def _vk_failure(kind: str, message: str) -> GatewayFailure:
+    """A governance refusal: the Anthropic route shows it as 401 ``api_error`` in its own
+    envelope; the OpenAI routes keep Bifrost's shape with the governance type on top."""
+    return GatewayFailure(message, status=401, top_type=kind)
 
 
 def _render_failure(ctx: RouteContext, fmt: str, failure: GatewayFailure) -> Answer:
@@ -95,7 +97,7 @@ def _resolve(ctx: RouteContext, vk: Any) -> ProviderConfig:
     if vk is not None and not vk.allows(name):
         raise _Fail(
             GatewayFailure(
-                f"provider {name} is not allowed for this virtual key",
+                f"Provider '{name}' is not allowed for this virtual key",
                 status=403,
                 top_type="provider_blocked",
             )

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import TextIO
 
 from pydantic import SecretStr
@@ -27,6 +28,8 @@ from bifrost_tui.sim.world import DEFAULT_CANCEL_DELAY, SimWorld
 VK_ENV = "BIFROST_SIM_VK"
 DEFAULT_VK = "sk-bf-demo"
 PASSWORD_ENV = "BIFROST_SIM_PASSWORD"  # noqa: S105 - a variable name
+#: A year either way: enough for any test of a skewed clock, and inside datetime's range.
+MAX_CLOCK_SKEW = 366 * 86400.0
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -82,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="R",
         help="fraction of requests answered 502/503/500 by a 'reverse proxy'",
     )
+    parser.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the gateway's clock runs S seconds ahead of this machine's (negative: behind)",
+    )
 
 
 def run(
@@ -102,6 +112,7 @@ def run(
         print(f"bifrost-tui sim: {problem}", file=err)
         return EXIT_USAGE
     clock = ScaledClock(scale=args.time_scale)
+    skew = timedelta(seconds=args.clock_skew)
     auth = None
     if args.dashboard_auth:
         auth = DashboardAuth(
@@ -118,6 +129,7 @@ def run(
         require_virtual_key=args.require_virtual_key,
         virtual_keys=[VirtualKey(SecretStr(env.get(VK_ENV) or DEFAULT_VK), name="sim-cli")],
         dashboard_auth=auth,
+        clock_skew=skew,
     )
     server = SimServer(world, host=args.host, port=args.port)
     try:
@@ -151,6 +163,8 @@ def _check(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
         return "--time-scale must be positive"
     if not 0 <= args.error_rate <= 1:
         return "--error-rate must be between 0 and 1"
+    if not abs(args.clock_skew) <= MAX_CLOCK_SKEW:
+        return f"--clock-skew must be within a year (±{MAX_CLOCK_SKEW:.0f} seconds)"
     if args.latency < 0 or args.cancel_delay < 0:
         return "--latency and --cancel-delay must not be negative"
     if args.batches_per_provider is not None and args.batches_per_provider < 0:
@@ -181,6 +195,8 @@ def _banner(
     if args.dashboard_auth:
         scope = "management and batch routes" if args.auth_on_inference else "management routes"
         lines.append(f"  dashboard auth on ({scope}; password from ${PASSWORD_ENV})")
+    if args.clock_skew:
+        lines.append(f"  clock: {args.clock_skew:+g}s from this machine's (--clock-skew)")
     if args.latency or args.error_rate:
         lines.append(f"  faults: latency {args.latency:g}s, error rate {args.error_rate:g}")
     if not _is_loopback(args.host):

@@ -473,6 +473,9 @@ def bifrost_error_body(
     if status is not None:
         out["status_code"] = status
     error: dict[str, Any] = {}
+    if failure.status is None and not failure.type and not failure.code:
+        # The gateway's own failures repeat their message under ``error.error``.
+        error["error"] = failure.message
     if failure.type:
         error["type"] = failure.type
     if failure.code:

@@ -8,6 +8,8 @@ error page, a scripted answer) come first; then the route answers, every request
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -31,9 +33,18 @@ if TYPE_CHECKING:
 
 
 def handle(world: SimWorld, request: SimRequest) -> SimResponse:
-    """Answer ``request`` against ``world`` (under the world's lock)."""
+    """Answer ``request`` against ``world`` (under the world's lock), with a ``Date`` header from
+    the world's clock, as the gateway (fasthttp) sends on every answer."""
     with world.lock:
-        return _handle(world, request)
+        response = _handle(world, request)
+        if not any(name.lower() == "date" for name, _ in response.headers):  # scripted: its own
+            response.headers.append(("date", http_date(world.clock.now())))
+        return response
+
+
+def http_date(when: datetime) -> str:
+    """An HTTP ``Date`` value (RFC 9110 IMF-fixdate): ``Tue, 01 Dec 2026 13:53:17 GMT``."""
+    return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
 def _handle(world: SimWorld, request: SimRequest) -> SimResponse:

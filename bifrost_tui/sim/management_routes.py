@@ -46,8 +46,15 @@ def _provider_response(world: SimWorld, config: ProviderConfig) -> dict[str, Any
             custom["allowed_requests"] = dict(config.allowed_requests)
         out["custom_provider_config"] = custom
     out["provider_status"] = config.provider_status
-    out["config_hash"] = f"{random.Random(f'{world.seed}:hash:{config.name}').getrandbits(64):016x}"
+    # The health of the provider's model listing, as v1.5.1 reports it before any check ran.
+    out["status"] = "unknown"
+    out["config_hash"] = _config_hash(world, config.name)
     return out
+
+
+def _config_hash(world: SimWorld, name: str) -> str:
+    """A stable 64-hex-digit hash, shaped like the gateway's SHA-256 config hashes."""
+    return f"{random.Random(f'{world.seed}:hash:{name}').getrandbits(256):064x}"
 
 
 def _providers(ctx: RouteContext) -> Answer:
@@ -56,9 +63,10 @@ def _providers(ctx: RouteContext) -> Answer:
     return json_answer(200, {"providers": providers, "total": len(providers)})
 
 
-def _not_found_provider(name: str) -> Answer:
+def _not_found_provider() -> Answer:
+    # v1.5.1 names the lookup error, not the provider ("Provider not found: not found").
     return json_answer(
-        404, emit.bifrost_error_body(GatewayFailure(f"Provider not found: {name}", status=404))
+        404, emit.bifrost_error_body(GatewayFailure("Provider not found: not found", status=404))
     )
 
 
@@ -66,7 +74,7 @@ def _provider(ctx: RouteContext) -> Answer:
     name = ctx.params["provider"]
     config = ctx.world.providers.get(name)
     if config is None:
-        return _not_found_provider(name)
+        return _not_found_provider()
     return json_answer(200, _provider_response(ctx.world, config))
 
 
@@ -78,7 +86,7 @@ def _keys(ctx: RouteContext) -> Answer:
     name = ctx.params["provider"]
     config = ctx.world.providers.get(name)
     if config is None:
-        return _not_found_provider(name)
+        return _not_found_provider()
     keys = []
     for key in config.keys or []:
         item: dict[str, Any] = {
@@ -86,6 +94,7 @@ def _keys(ctx: RouteContext) -> Answer:
             "name": key.name,
             "value": _env(key.redacted),
             "models": list(key.models),
+            "blacklisted_models": [],
             "weight": int(key.weight) if float(key.weight).is_integer() else key.weight,
         }
         if config.base == "azure":
@@ -103,6 +112,8 @@ def _keys(ctx: RouteContext) -> Answer:
             item["enabled"] = key.enabled
         if key.use_for_batch_api is not None:
             item["use_for_batch_api"] = key.use_for_batch_api
+        item["config_hash"] = _config_hash(ctx.world, f"{name}:{key.id or key.name}")
+        item["status"] = "unknown"
         keys.append(item)
     return json_answer(200, {"keys": keys, "total": len(keys)})
 

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bifrost_tui.sim.exchange import SimRequest
+from bifrost_tui.sim.handler import http_date
 from bifrost_tui.sim.world import SimWorld
 
 
@@ -63,7 +64,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             time.sleep(answer.latency)
         self.send_response(answer.status)
         for key, value in answer.headers:
-            self.send_header(key, value)
+            if key.lower() != "date":  # send_response already sent it, from the same clock
+                self.send_header(key, value)
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
         if answer.trickle > 0:
@@ -79,6 +81,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header from the world's clock (a skewed gateway's, too), not this host's."""
+        return http_date(self.server.world.clock.now())
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the world's request log is the record (and it never holds header values)."""

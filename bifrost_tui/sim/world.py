@@ -14,12 +14,12 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from bifrost_tui.clock import Clock
+from bifrost_tui.clock import Clock, OffsetClock
 from bifrost_tui.sim.faults import Faults
 from bifrost_tui.sim.ids import new_batch_id, new_input_file
 from bifrost_tui.sim.model import (
@@ -115,8 +115,11 @@ class SimWorld:
         allow_per_request_raw_override: bool = False,
         arrival_interval: float | None = None,
         version: str = SIM_VERSION,
+        clock_skew: timedelta = timedelta(0),
     ) -> None:
-        self.clock = clock
+        #: The gateway's own clock: ``clock_skew`` ahead of ``clock`` (negative: behind), as when
+        #: the operator's machine runs behind. Timestamps and every answer's ``Date`` follow it.
+        self.clock: Clock = OffsetClock(clock, clock_skew) if clock_skew else clock
         self.seed = seed
         self.lock = threading.RLock()
         self.cancel_delay = float(cancel_delay)

@@ -39,7 +39,7 @@ from bifrost_tui.ui.screens.help import HelpScreen
 from bifrost_tui.ui.screens.main import MainScreen
 from bifrost_tui.ui.textual_patch import apply_textual_patch
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
-from bifrost_tui.ui.widgets.crumbs import CrumbState
+from bifrost_tui.ui.widgets.crumbs import CrumbState, crumb_state_of
 
 if TYPE_CHECKING:
     from bifrost_tui.gateway.client import GatewayClient
@@ -56,6 +56,8 @@ class BifrostApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "bifrost-tui"
+    #: Seconds a poll runs before the crumb says so (tests set 0 to see it at once).
+    POLL_MARKER_DELAY = 1.0
     BINDINGS = [
         Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
     ]
@@ -84,6 +86,7 @@ class BifrostApp(App[int]):
         self._poll_timer: Timer | None = None
         self._watch_timer: Timer | None = None
         self._polling = False
+        self.poll_marker = False
         self._deep_pending = False
         self._light_polls = 0
         self.main_screen: MainScreen | None = None
@@ -97,30 +100,7 @@ class BifrostApp(App[int]):
         return self.connection.settings.read_only
 
     def crumb_state(self) -> CrumbState:
-        session = self.session
-        refreshed = None
-        stale = None
-        if session is not None:
-            if session.last_ok is not None:
-                # Minute granularity: an idle console over SSH must not repaint on every poll.
-                refreshed = session.last_ok.strftime("%H:%M UTC")
-            if session.last_error is not None:
-                stale = describe_error(session.last_error)
-        return CrumbState(
-            profile=self.connection.label,
-            url=self.connection.display_url,
-            health=session.health if session else None,
-            version=session.version if session else None,
-            read_only=self.read_only,
-            refreshed=refreshed,
-            stale=stale,
-            filter=self.store.text_filter,
-            provider=self.store.provider_filter,
-            paused=self.paused,
-            refresh=self.refresh_interval,
-            hide_ended=self.store.hide_ended,
-            in_flight=len(self.in_flight),
-        )
+        return crumb_state_of(self)
 
     # ---- start-up --------------------------------------------------------------------------
 
@@ -153,6 +133,7 @@ class BifrostApp(App[int]):
             self.run_poll(deep=True)
             if not self.is_headless:
                 self.set_interval(60, self.tick_minute)
+                self.set_interval(5, self.update_crumbs)  # the age; repainted if its words move
                 self.set_interval(5, self._check_terminal)
 
     async def switch_connection(self, connection: Connection) -> None:
@@ -186,15 +167,26 @@ class BifrostApp(App[int]):
             self._deep_pending = self._deep_pending or deep
             return
         self._polling = True
+        # The crumb's poll marker shows only a poll still running after POLL_MARKER_DELAY: a
+        # quick poll paints nothing, so an idle console over SSH stays quiet.
+        marker = self.set_timer(self.POLL_MARKER_DELAY, self._show_poll_marker)
         try:
             await self.do_poll(deep=deep)
         finally:
             self._polling = False
+            marker.stop()
+            if self.poll_marker:
+                self.poll_marker = False
+                self.update_crumbs()
         if self._deep_pending:
             self._deep_pending = False
             self.run_poll(deep=True)
             return
         self._arm_poll()
+
+    def _show_poll_marker(self) -> None:
+        self.poll_marker = self._polling
+        self.update_crumbs()
 
     def _arm_poll(self) -> None:
         """The next poll is armed only when the last one finished: a slow gateway slows the

@@ -81,7 +81,7 @@ def test_cancel_refusal_and_error_lines_escape_the_gateways_message(cli, world, 
     assert "way" in out + err and "\\u202eevil" in out + err
     # Every listing fails with the same message: the error lines say it in words.
     world.faults.fail_next(500, body, method="GET", path=LIST, times=10)
-    code, _, err = cli("batches", "list", "--url", sim_url, "--provider", "openai")
+    code, _, err = cli("batches", "list", "--url", sim_url, "--provider", "anthropic")
     assert code != 0 and "way" in err
 
 

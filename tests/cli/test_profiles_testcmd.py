@@ -64,7 +64,7 @@ class FakeGateway:
             name = path.split("/")[3]
             keys = [{"id": "k1", "name": "main", "use_for_batch_api": self.batch_keys[name]}]
             return httpx.Response(200, json={"keys": keys, "total": 1})
-        if path == "/anthropic/v1/messages/batches":
+        if path in ("/anthropic/v1/messages/batches", "/openai/v1/batches"):
             vk = request.headers.get("x-bf-vk")
             if self.require_vk and vk != KEY:
                 if self.echo_key_in_errors and vk:
@@ -73,6 +73,10 @@ class FakeGateway:
                         json={"type": "error", "error": {"message": f"unknown key {vk}"}},
                     )
                 return self.unauthorized()
+            if path.startswith("/openai/"):  # openai and azure list in the OpenAI format
+                provider = request.url.params["provider"]
+                item = {"id": f"batch_{provider}_1", "object": "batch", "status": "in_progress"}
+                return httpx.Response(200, json={"object": "list", "data": [item]})
             provider = request.headers["x-model-provider"]
             item = {
                 "id": f"batch_{provider}_1",

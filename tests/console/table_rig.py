@@ -9,7 +9,8 @@ from textual.geometry import Region
 
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.core.store import BatchStore, Key
-from bifrost_tui.gateway.models import Batch, RequestCounts
+from bifrost_tui.gateway.counts import RequestCounts
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.support.clocks import T0
 

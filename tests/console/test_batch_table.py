@@ -11,7 +11,7 @@ from textual.strip import Strip
 from bifrost_tui.clock import ManualClock
 from bifrost_tui.core.sorting import SortKey
 from bifrost_tui.core.store import BatchStore, Diff
-from bifrost_tui.gateway.models import RequestCounts
+from bifrost_tui.gateway.counts import RequestCounts
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.console.table_rig import (
     RefreshSpy,

@@ -24,6 +24,8 @@ from tests.support.clocks import T0, no_sleep
 
 GOLDEN = Path(__file__).parent.parent / "data" / "golden"
 LIST = "/anthropic/v1/messages/batches"
+#: openai and azure list through the OpenAI-format route.
+OPENAI_LIST = "/openai/v1/batches"
 CAPABLE = ("anthropic", "azure", "bedrock", "gemini", "openai")
 
 
@@ -127,7 +129,8 @@ async def test_refresh_failure_is_said_in_words_keeps_data_stale_and_clears_itse
     known = dict(session.store.batches)
     assert known and not session.stale
     # Every first page of the next refresh gets this answer; the one after is healthy again.
-    world.faults.fail_next(status, body, headers, method="GET", path=LIST, times=len(CAPABLE))
+    world.faults.fail_next(status, body, headers, method="GET", path=LIST, times=len(CAPABLE) - 2)
+    world.faults.fail_next(status, body, headers, method="GET", path=OPENAI_LIST, times=2)
     world.clock.advance(5)
     result = await session.poll(deep=False)
     assert result.error is not None and session.stale
@@ -160,7 +163,7 @@ async def test_a_10_mb_body_is_refused_for_its_provider_while_the_others_refresh
     await session.poll(deep=True)
     huge = json.dumps({"data": [batch_json("x" * 1000)] * 10_000, "has_more": False}).encode()
     assert len(huge) > 10_000_000
-    world.faults.fail_next(200, huge, method="GET", path=LIST, provider="openai")
+    world.faults.fail_next(200, huge, method="GET", path=OPENAI_LIST, provider="openai")
     world.clock.advance(5)
     await session.poll(deep=False)
     openai = session.store.providers["openai"]
@@ -185,7 +188,7 @@ async def test_a_10_mb_body_stops_being_read_at_the_cap():
     )
     async with make_client(gateway, max_response_bytes=1 << 20, retries=0) as client:
         with pytest.raises(BadResponse, match="larger than"):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(pulled) < 80  # about 1 MiB worth, not 10 MB
 
 
@@ -268,6 +271,7 @@ async def test_auth_refused_at_start_falls_back_to_the_standard_providers(clock)
     gateway.on("GET", "/health", json_response(200, {"status": "ok"}))
     gateway.on("GET", "/api/version", json_response(200, "v1.5.1"))
     gateway.on("GET", LIST, json_response(200, {"data": [batch_json("b1")], "has_more": False}))
+    gateway.on("GET", OPENAI_LIST, json_response(200, {"data": [], "object": "list"}))
     client = make_client(gateway, retries=0)
     session = LiveSession(client, BatchStore(), clock)
     async with client:

@@ -57,10 +57,22 @@ async def test_light_poll_costs_one_first_page_per_provider(rig):
     await session.poll(deep=False)
     lists = world.requests(op="batch_list")
     assert sorted(r.provider for r in lists) == sorted(batch_providers(world))
-    assert all(r.path == "/anthropic/v1/messages/batches" for r in lists)
+    # Each provider's first page comes from its faithful route: OpenAI format for openai and
+    # azure, Anthropic format for the others.
+    assert {r.provider: r.path for r in lists} == {
+        p: "/openai/v1/batches" if p in ("openai", "azure") else "/anthropic/v1/messages/batches"
+        for p in batch_providers(world)
+    }
     rereads = world.requests(op="batch_retrieve")
     assert len(rereads) <= MAX_ACTIVE_REREADS
+    assert all(
+        r.path.startswith("/openai/v1/batches/")
+        if r.provider in ("openai", "azure")
+        else r.path.startswith("/anthropic/v1/messages/batches/")
+        for r in rereads
+    )
     assert not world.requests(method="POST")
+    assert len(world.request_log) == len(lists) + len(rereads)  # nothing else
 
 
 async def test_light_poll_rereads_active_batches_the_first_pages_missed(rig):

@@ -40,7 +40,7 @@ async def _get_error(response: httpx.Response | Handler) -> GatewayError:
     gateway = FakeGateway().on("GET", BATCH_PATH, response)
     async with make_client(gateway, retries=0) as client:
         with pytest.raises(GatewayError) as info:
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     return info.value
 
 
@@ -50,7 +50,7 @@ async def test_anthropic_envelope_404_is_not_found_with_the_upstream_message() -
     assert error.message == "No batch found with id 'batch_nope'."
     assert error.error_type == "invalid_request_error"
     assert error.status == 404
-    assert error.provider == "openai"
+    assert error.provider == "anthropic"
     assert error.path == BATCH_PATH
 
 

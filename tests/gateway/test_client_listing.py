@@ -8,9 +8,10 @@ import base64
 import httpx
 import pytest
 
+from bifrost_tui.gateway.counts import Source
 from bifrost_tui.gateway.errors import BadResponse, GatewayConfigError, NotFound
 from bifrost_tui.gateway.listing import MAX_DEEP_PAGES, MAX_EMPTY_PAGES
-from bifrost_tui.gateway.models import ProviderInfo, Source
+from bifrost_tui.gateway.models import ProviderInfo
 from bifrost_tui.gateway.outcomes import ListingStatus
 from tests.support.client_fakes import (
     FakeGateway,
@@ -31,6 +32,12 @@ def page(*items, has_more: bool = False, **extra) -> httpx.Response:
     return json_response(200, body)
 
 
+def cursor(native: str, key: int = 0) -> str:
+    """Bifrost's serial cursor for a native cursor of one key."""
+    raw = f'{{"v":1,"i":{key},"c":"{native}"}}'
+    return base64.b64encode(raw.encode()).decode()
+
+
 def params_of(request: httpx.Request) -> dict[str, str]:
     return dict(request.url.params)
 
@@ -38,13 +45,13 @@ def params_of(request: httpx.Request) -> dict[str, str]:
 async def test_first_page_without_more_is_complete_in_one_request() -> None:
     gateway = FakeGateway().on("GET", LIST, page(batch_json("b1"), batch_json("b2", "ended")))
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.COMPLETE
     assert [b.id for b in listing.batches] == ["b1", "b2"]
-    assert all(b.source is Source.LIST and b.provider == "openai" for b in listing.batches)
+    assert all(b.source is Source.LIST and b.provider == "anthropic" for b in listing.batches)
     assert listing.requests == 1 and listing.missing is None and listing.error is None
     assert not listing.deep
-    assert gateway.requests[0].headers["x-model-provider"] == "openai"
+    assert gateway.requests[0].headers["x-model-provider"] == "anthropic"
     assert gateway.requests[0].url.params == httpx.QueryParams()
 
 
@@ -68,7 +75,12 @@ async def test_unpageable_providers_get_one_big_deep_page_then_partial(
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("b1"), openai_batch_json("b2"), has_more=True, next_cursor="c1"),
+        page(
+            openai_batch_json("b1"),
+            openai_batch_json("b2"),
+            has_more=True,
+            next_cursor=cursor("c1"),
+        ),
     )
     async with make_client(gateway) as client:
         listing = await client.list_batches(provider)
@@ -101,23 +113,27 @@ async def test_deep_listing_that_ends_is_complete_and_merges_duplicates() -> Non
 
 async def test_openai_walks_the_cursor_until_the_end() -> None:
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("b1"), openai_batch_json("b2"), has_more=True, next_cursor="c1"),
-        page(openai_batch_json("b3"), has_more=True, next_cursor="c2"),
+        page(
+            openai_batch_json("b1"),
+            openai_batch_json("b2"),
+            has_more=True,
+            next_cursor=cursor("c1"),
+        ),
+        page(openai_batch_json("b3"), has_more=True, next_cursor=cursor("c2")),
         page(openai_batch_json("b4")),
     )
     async with make_client(gateway) as client:
         listing = await client.list_batches("openai")
     assert listing.status is ListingStatus.COMPLETE
     assert [b.id for b in listing.batches] == ["b1", "b2", "b3", "b4"]
-    assert listing.requests == 4
+    assert listing.requests == 3  # openai starts on the OpenAI-format list: no Anthropic page
     assert [params_of(r) for r in gateway.calls("GET", DEEP)] == [
         {"provider": "openai", "limit": "100"},
-        {"provider": "openai", "limit": "100", "after": "c1"},
-        {"provider": "openai", "limit": "100", "after": "c2"},
+        {"provider": "openai", "limit": "100", "after": cursor("c1")},
+        {"provider": "openai", "limit": "100", "after": cursor("c2")},
     ]
 
 
@@ -127,7 +143,7 @@ async def test_azure_is_pageable_too() -> None:
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("a1"), has_more=True, next_cursor="c1"),
+        page(openai_batch_json("a1"), has_more=True, next_cursor=cursor("c1")),
         page(openai_batch_json("a2")),
     )
     async with make_client(gateway) as client:
@@ -137,45 +153,42 @@ async def test_azure_is_pageable_too() -> None:
 
 async def test_loop_guard_stops_when_a_page_adds_nothing_new() -> None:
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("b1"), has_more=True, next_cursor="c1"),
-        page(openai_batch_json("b1"), has_more=True, next_cursor="c2"),
+        page(openai_batch_json("b1"), has_more=True, next_cursor=cursor("c1")),
+        page(openai_batch_json("b1"), has_more=True, next_cursor=cursor("c2")),
         page(openai_batch_json("b9")),
     )
     async with make_client(gateway) as client:
         listing = await client.list_batches("openai")
     assert listing.status is ListingStatus.PARTIAL
     assert "repeated batches already seen" in (listing.missing or "")
-    assert listing.requests == 3 and [b.id for b in listing.batches] == ["b1"]
+    assert listing.requests == 2 and [b.id for b in listing.batches] == ["b1"]
 
 
 async def test_loop_guard_stops_on_a_repeated_cursor() -> None:
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("b1"), has_more=True, next_cursor="same"),
-        page(openai_batch_json("b2"), has_more=True, next_cursor="same"),
+        page(openai_batch_json("b1"), has_more=True, next_cursor=cursor("same")),
+        page(openai_batch_json("b2"), has_more=True, next_cursor=cursor("same")),
     )
     async with make_client(gateway) as client:
         listing = await client.list_batches("openai")
     assert listing.status is ListingStatus.PARTIAL
     assert "cursor went round in circles" in (listing.missing or "")
-    assert [b.id for b in listing.batches] == ["b1", "b2"] and listing.requests == 3
+    assert [b.id for b in listing.batches] == ["b1", "b2"] and listing.requests == 2
 
 
 async def test_an_empty_page_with_a_fresh_cursor_is_walked_past() -> None:
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("b1"), has_more=True, next_cursor="c1"),
-        page(has_more=True, next_cursor="c2"),  # a batch key with no batches
+        page(openai_batch_json("b1"), has_more=True, next_cursor=cursor("c1")),
+        page(has_more=True, next_cursor=cursor("c2")),  # a batch key with no batches
         page(openai_batch_json("b2")),
     )
     async with make_client(gateway) as client:
@@ -187,8 +200,7 @@ async def test_an_empty_page_with_a_fresh_cursor_is_walked_past() -> None:
 async def test_endless_empty_pages_stop() -> None:
     counter = iter(range(10_000))
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
-    gateway.on("GET", DEEP, lambda r: page(has_more=True, next_cursor=f"c{next(counter)}"))
+    gateway.on("GET", DEEP, lambda r: page(has_more=True, next_cursor=cursor(f"c{next(counter)}")))
     async with make_client(gateway) as client:
         listing = await client.list_batches("openai")
     assert listing.status is ListingStatus.PARTIAL
@@ -201,22 +213,20 @@ async def test_page_cap_stops_an_endless_walk() -> None:
 
     def endless(request: httpx.Request) -> httpx.Response:
         n = next(counter)
-        return page(openai_batch_json(f"b{n}"), has_more=True, next_cursor=f"c{n}")
+        return page(openai_batch_json(f"b{n}"), has_more=True, next_cursor=cursor(f"c{n}"))
 
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("first"), has_more=True))
     gateway.on("GET", DEEP, endless)
     async with make_client(gateway) as client:
         listing = await client.list_batches("openai")
     assert listing.status is ListingStatus.PARTIAL
     assert f"stopped after {MAX_DEEP_PAGES} pages" in (listing.missing or "")
-    assert listing.requests == 1 + MAX_DEEP_PAGES
-    assert len(listing.batches) == 1 + MAX_DEEP_PAGES
+    assert listing.requests == MAX_DEEP_PAGES
+    assert len(listing.batches) == MAX_DEEP_PAGES
 
 
 async def test_more_but_no_cursor_is_partial() -> None:
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
     gateway.on("GET", DEEP, page(openai_batch_json("b1"), has_more=True))
     async with make_client(gateway) as client:
         listing = await client.list_batches("openai")
@@ -229,7 +239,7 @@ async def test_blocked_deep_route_keeps_the_first_page() -> None:
     gateway.on("GET", LIST, page(batch_json("b1"), batch_json("b2"), has_more=True))
     gateway.on("GET", DEEP, json_response(404, {"error": {"message": "route blocked"}}))
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.PARTIAL
     assert [b.id for b in listing.batches] == ["b1", "b2"]
     missing = listing.missing or ""
@@ -240,11 +250,15 @@ async def test_blocked_deep_route_keeps_the_first_page() -> None:
 
 async def test_deep_failure_midway_keeps_what_was_read() -> None:
     gateway = FakeGateway()
-    gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
     gateway.on(
         "GET",
         DEEP,
-        page(openai_batch_json("b1"), openai_batch_json("b2"), has_more=True, next_cursor="c1"),
+        page(
+            openai_batch_json("b1"),
+            openai_batch_json("b2"),
+            has_more=True,
+            next_cursor=cursor("c1"),
+        ),
         httpx.Response(200, text="<html><title>proxy login</title></html>"),
     )
     async with make_client(gateway) as client:
@@ -262,12 +276,12 @@ async def test_first_page_error_is_an_error_listing() -> None:
     }
     gateway = FakeGateway().on("GET", LIST, json_response(500, body))
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.ERROR
     assert isinstance(listing.error, GatewayConfigError)
-    assert listing.error.provider == "openai"
+    assert listing.error.provider == "anthropic"
     assert listing.batches == [] and listing.requests == 1
-    assert listing.to_json()["error"].startswith("gateway config error · HTTP 500 · openai")
+    assert listing.to_json()["error"].startswith("gateway config error · HTTP 500 · anthropic")
 
 
 @pytest.mark.parametrize(
@@ -282,7 +296,7 @@ async def test_first_page_error_is_an_error_listing() -> None:
 async def test_first_page_of_the_wrong_shape_is_an_error_listing(response: httpx.Response) -> None:
     gateway = FakeGateway().on("GET", LIST, response)
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.ERROR
     assert isinstance(listing.error, BadResponse)
 
@@ -291,7 +305,7 @@ async def test_unreadable_items_are_skipped_counted_and_make_it_partial() -> Non
     items = [1, "x", None, {}, {"id": ""}, batch_json("ok"), ["nested"]]
     gateway = FakeGateway().on("GET", LIST, page(*items))
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.PARTIAL
     assert [b.id for b in listing.batches] == ["ok"]
     assert listing.missing == (
@@ -304,7 +318,7 @@ async def test_duplicates_in_one_page_are_merged() -> None:
     second = batch_json("dup", "canceling", cancel_initiated_at="2026-05-13T11:00:00Z")
     gateway = FakeGateway().on("GET", LIST, page(first, second))
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert len(listing.batches) == 1
     only = listing.batches[0]
     assert only.processing_status == "canceling"
@@ -326,7 +340,7 @@ async def test_bedrock_base64_ids_dedupe_against_plain_arns() -> None:
 async def test_custom_provider_uses_its_name_on_the_wire_and_its_kind_for_limits() -> None:
     gateway = FakeGateway()
     gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
-    gateway.on("GET", DEEP, page(openai_batch_json("b1"), has_more=True, next_cursor="c"))
+    gateway.on("GET", DEEP, page(openai_batch_json("b1"), has_more=True, next_cursor=cursor("c")))
     async with make_client(gateway) as client:
         listing = await client.list_batches("my-claude", kind="anthropic")
     assert gateway.requests[0].headers["x-model-provider"] == "my-claude"
@@ -339,7 +353,7 @@ async def test_custom_provider_uses_its_name_on_the_wire_and_its_kind_for_limits
 async def test_unknown_kinds_use_limit_100_and_do_not_follow_cursors() -> None:
     gateway = FakeGateway()
     gateway.on("GET", LIST, page(batch_json("b1"), has_more=True))
-    gateway.on("GET", DEEP, page(openai_batch_json("b1"), has_more=True, next_cursor="c"))
+    gateway.on("GET", DEEP, page(openai_batch_json("b1"), has_more=True, next_cursor=cursor("c")))
     async with make_client(gateway) as client:
         listing = await client.list_batches("vertex")
     assert params_of(gateway.calls("GET", DEEP)[0])["limit"] == "100"
@@ -351,7 +365,7 @@ async def test_requests_count_retries() -> None:
         "GET", LIST, json_response(503, {"error": "busy"}), page(batch_json("b1"))
     )
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.COMPLETE and listing.requests == 2
 
 
@@ -378,21 +392,21 @@ async def test_list_all_is_concurrent_in_order_and_skips_incapable_providers() -
 
     gateway = FakeGateway().on("GET", LIST, answer)
     providers = [
-        ProviderInfo("openai", "openai", True),
+        ProviderInfo("bedrock", "bedrock", True),
         ProviderInfo("groq", "groq", False, reason="unsupported provider for batches"),
         ProviderInfo("anthropic", "anthropic", True),
     ]
     async with make_client(gateway, total_timeout=5.0) as client:
         listings = await client.list_all(providers)
-    assert [item.provider for item in listings] == ["openai", "anthropic"]
+    assert [item.provider for item in listings] == ["bedrock", "anthropic"]
     assert all(item.status is ListingStatus.COMPLETE for item in listings)
-    assert [item.batches[0].id for item in listings] == ["openai-1", "anthropic-1"]
-    assert sorted(arrived) == ["anthropic", "openai"]
+    assert [item.batches[0].id for item in listings] == ["bedrock-1", "anthropic-1"]
+    assert sorted(arrived) == ["anthropic", "bedrock"]
 
 
 async def test_list_all_keeps_going_when_one_provider_fails() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
-        if request.headers["x-model-provider"] == "openai":
+        if request.headers["x-model-provider"] == "anthropic":
             return json_response(404, {"error": {"message": "gone"}})
         return page(batch_json("a1"))
 

@@ -66,7 +66,7 @@ async def test_get_retries_on_gateway_statuses_with_exponential_backoff(status: 
     )
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
-        batch = await client.get_batch("openai", "b1")
+        batch = await client.get_batch("anthropic", "b1")
     assert batch.id == "b1"
     assert len(gateway.requests) == 3
     assert sleep.delays == [0.5, 1.0]
@@ -77,7 +77,7 @@ async def test_get_gives_up_after_the_configured_retries() -> None:
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep, retries=3, backoff=0.25) as client:
         with pytest.raises(ServerError, match="upstream unavailable"):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 4
     assert sleep.delays == [0.25, 0.5, 1.0]
 
@@ -87,7 +87,7 @@ async def test_backoff_is_capped() -> None:
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep, retries=6, backoff=1.0) as client:
         with pytest.raises(ServerError):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert sleep.delays == [1.0, 2.0, 4.0, 8.0, BACKOFF_CAP_SECONDS, BACKOFF_CAP_SECONDS]
 
 
@@ -97,7 +97,7 @@ async def test_get_retries_on_connect_error() -> None:
     )
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
-        assert (await client.get_batch("openai", "b1")).id == "b1"
+        assert (await client.get_batch("anthropic", "b1")).id == "b1"
     assert len(gateway.requests) == 2 and sleep.delays == [0.5]
 
 
@@ -106,7 +106,7 @@ async def test_connect_error_every_time_is_unreachable_after_retries() -> None:
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
         with pytest.raises(Unreachable):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 3 and sleep.delays == [0.5, 1.0]
 
 
@@ -118,7 +118,7 @@ async def test_429_honours_retry_after_and_caps_it() -> None:
     )
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
-        await client.get_batch("openai", "b1")
+        await client.get_batch("anthropic", "b1")
     assert sleep.delays == [2.0, RETRY_AFTER_CAP_SECONDS]
 
 
@@ -127,7 +127,7 @@ async def test_429_without_retry_after_uses_backoff_then_raises_rate_limited() -
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
         with pytest.raises(RateLimited):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert sleep.delays == [0.5, 1.0]
 
 
@@ -144,7 +144,7 @@ async def test_other_statuses_are_not_retried(response: httpx.Response) -> None:
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
         with pytest.raises(GatewayError):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 1 and sleep.delays == []
 
 
@@ -155,7 +155,7 @@ async def test_read_timeout_is_not_retried() -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, slow)
     async with make_client(gateway) as client:
         with pytest.raises(GatewayTimeout):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 1
 
 
@@ -163,7 +163,7 @@ async def test_retries_zero_means_one_request() -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, unavailable())
     async with make_client(gateway, retries=0) as client:
         with pytest.raises(ServerError):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 1
 
 
@@ -173,7 +173,7 @@ async def test_cancel_is_never_retried(failure) -> None:
     gateway.on("GET", BATCH_PATH, json_response(200, batch_json("b1")))
     sleep = SleepRecorder()
     async with make_client(gateway, sleep=sleep) as client:
-        result = await client.cancel_batch("openai", "b1")
+        result = await client.cancel_batch("anthropic", "b1")
     assert len(gateway.calls("POST", CANCEL_PATH)) == 1
     assert sleep.delays == []
     assert result.outcome in (CancelOutcome.UNKNOWN, CancelOutcome.REFUSED)
@@ -183,7 +183,7 @@ async def test_cancel_never_sent_is_not_retried_either() -> None:
     gateway = FakeGateway().on("POST", CANCEL_PATH, refuse_connection)
     async with make_client(gateway) as client:
         with pytest.raises(Unreachable):
-            await client.cancel_batch("openai", "b1")
+            await client.cancel_batch("anthropic", "b1")
     assert len(gateway.requests) == 1
 
 
@@ -204,7 +204,7 @@ async def test_declared_content_length_above_the_cap_is_refused_unread() -> None
     gateway = FakeGateway().on("GET", BATCH_PATH, big)
     async with make_client(gateway, max_response_bytes=4096) as client:
         with pytest.raises(BadResponse, match="response larger than 4096 bytes"):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert consumed == []
 
 
@@ -221,7 +221,7 @@ async def test_streamed_body_above_the_cap_stops_reading() -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, lambda r: httpx.Response(200, content=endless()))
     async with make_client(gateway, max_response_bytes=4096) as client:
         with pytest.raises(BadResponse, match="response larger than 4096 bytes"):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(consumed) == 5  # 5000 bytes crossed the 4096 cap; nothing more was read
 
 
@@ -229,7 +229,7 @@ async def test_body_exactly_at_the_cap_is_fine() -> None:
     body = json_response(200, batch_json("b1")).content
     gateway = FakeGateway().on("GET", BATCH_PATH, httpx.Response(200, content=body))
     async with make_client(gateway, max_response_bytes=len(body)) as client:
-        assert (await client.get_batch("openai", "b1")).id == "b1"
+        assert (await client.get_batch("anthropic", "b1")).id == "b1"
 
 
 async def test_default_cap_is_16_mib() -> None:
@@ -247,7 +247,7 @@ async def test_a_trickling_body_hits_the_total_deadline() -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, lambda r: httpx.Response(200, content=trickle()))
     async with make_client(gateway, total_timeout=0.2, retries=0) as client:
         with pytest.raises(GatewayTimeout, match=r"within 0\.2 s"):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
 
 
 async def test_a_gateway_that_never_answers_hits_the_total_deadline() -> None:
@@ -257,7 +257,7 @@ async def test_a_gateway_that_never_answers_hits_the_total_deadline() -> None:
 
     gateway = FakeGateway().on("GET", LIST_PATH, hang)
     async with make_client(gateway, total_timeout=0.2, retries=0) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.ERROR
     assert isinstance(listing.error, GatewayTimeout)
 
@@ -277,7 +277,7 @@ async def test_redirect_is_not_followed_and_names_only_the_host() -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, redirect)
     async with make_client(gateway, virtual_key=SecretStr("sk-bf-secret-vk")) as client:
         with pytest.raises(GatewayConfigError) as info:
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 1
     assert all(r.url.host == "gw.test" for r in gateway.requests)
     message = info.value.message
@@ -287,7 +287,7 @@ async def test_redirect_is_not_followed_and_names_only_the_host() -> None:
 async def test_redirect_on_listing_is_an_error_listing() -> None:
     gateway = FakeGateway().on("GET", LIST_PATH, httpx.Response(301, headers={"location": "/ui/"}))
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.ERROR
     assert isinstance(listing.error, GatewayConfigError)
     assert listing.requests == 1
@@ -299,7 +299,7 @@ async def test_redirect_on_listing_is_an_error_listing() -> None:
 async def _exercise_every_route(client: GatewayClient, gateway: FakeGateway) -> None:
     gateway.on("GET", "/health", json_response(200, {"status": "ok"}))
     gateway.on("GET", "/api/version", json_response(200, "v1.5.1"))
-    gateway.on("GET", "/api/providers", json_response(200, {"providers": [{"name": "openai"}]}))
+    gateway.on("GET", "/api/providers", json_response(200, {"providers": [{"name": "anthropic"}]}))
     gateway.on("GET", "/api/providers/openai/keys", json_response(200, {"keys": []}))
     gateway.on("GET", LIST_PATH, json_response(200, {"data": [], "has_more": True}))
     gateway.on("GET", "/openai/v1/batches", json_response(200, {"data": []}))
@@ -350,10 +350,10 @@ async def test_cancel_sends_an_empty_body() -> None:
     gateway.on("POST", CANCEL_PATH, json_response(200, batch_json("b1", "canceling")))
     gateway.on("GET", BATCH_PATH, json_response(200, batch_json("b1", "canceling")))
     async with make_client(gateway) as client:
-        await client.cancel_batch("openai", "b1")
+        await client.cancel_batch("anthropic", "b1")
     post = gateway.calls("POST", CANCEL_PATH)[0]
     assert post.content == b""
-    assert post.headers["x-model-provider"] == "openai"
+    assert post.headers["x-model-provider"] == "anthropic"
 
 
 async def test_base_url_path_prefix_is_kept() -> None:
@@ -361,7 +361,7 @@ async def test_base_url_path_prefix_is_kept() -> None:
         gateway = FakeGateway(prefix="/bifrost")
         gateway.on("GET", BATCH_PATH, json_response(200, batch_json("b1")))
         async with make_client(gateway, base_url=base) as client:
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
         assert gateway.requests[0].url.raw_path == b"/bifrost" + BATCH_PATH.encode()
 
 
@@ -376,10 +376,10 @@ async def test_secrets_over_plain_http_to_a_remote_host_are_refused(host: str) -
     )
     async with client:
         with pytest.raises(GatewayConfigError, match="plain http://"):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")
         with pytest.raises(GatewayConfigError):
-            await client.cancel_batch("openai", "b1")
-        listing = await client.list_batches("openai")
+            await client.cancel_batch("anthropic", "b1")
+        listing = await client.list_batches("anthropic")
         assert listing.status is ListingStatus.ERROR
         assert isinstance(listing.error, GatewayConfigError)
     assert gateway.requests == []
@@ -392,7 +392,7 @@ async def test_secrets_over_plain_http_to_a_remote_host_are_refused(host: str) -
 async def test_plain_http_to_loopback_is_fine(base: str) -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, json_response(200, batch_json("b1")))
     async with make_client(gateway, base_url=base, virtual_key=SecretStr("sk-bf-vk-3")) as client:
-        await client.get_batch("openai", "b1")
+        await client.get_batch("anthropic", "b1")
     assert len(gateway.requests) == 1
 
 
@@ -406,9 +406,9 @@ async def test_plain_http_remote_allowed_when_opted_in_or_without_secrets() -> N
         allow_insecure_http=True,
     )
     async with opted:
-        await opted.get_batch("openai", "b1")
+        await opted.get_batch("anthropic", "b1")
     async with make_client(gateway, base_url="http://gw.example") as plain:
-        await plain.get_batch("openai", "b1")
+        await plain.get_batch("anthropic", "b1")
     async with make_client(
         gateway, base_url="http://gw.example", virtual_key=SecretStr("sk-bf-vk-5")
     ) as vk_only:
@@ -455,7 +455,7 @@ def test_unusable_base_urls_are_refused(base: str) -> None:
     ("name", "value"),
     [
         ("x-bf-send-back-raw-response", "true"),
-        ("x-model-provider", "openai"),
+        ("x-model-provider", "anthropic"),
         ("Host", "zzz-secret.example"),
         ("bad header", "v"),
         ("x-ok", "line1\r\nx-injected: zzz-secret"),
@@ -561,7 +561,7 @@ async def test_no_raised_error_or_log_line_contains_a_secret(caplog) -> None:
             gateway.on(method, path, response)
         async with _planted_client(gateway, retries=0) as client:
             for call in (
-                lambda c=client: c.get_batch("openai", "b1"),
+                lambda c=client: c.get_batch("anthropic", "b1"),
                 lambda c=client: c.list_providers(),
                 lambda c=client: c.health(),
             ):
@@ -569,11 +569,11 @@ async def test_no_raised_error_or_log_line_contains_a_secret(caplog) -> None:
                     await call()
                 except GatewayError as exc:
                     errors.append(exc)
-            listing = await client.list_batches("openai")
+            listing = await client.list_batches("anthropic")
             errors.append(listing.error)
             errors.append(listing.missing)
             try:
-                result = await client.cancel_batch("openai", "b1")
+                result = await client.cancel_batch("anthropic", "b1")
                 errors += [result.error, result.reread_error, result.message]
             except GatewayError as exc:
                 errors.append(exc)
@@ -587,7 +587,7 @@ async def test_no_raised_error_or_log_line_contains_a_secret(caplog) -> None:
 async def test_insecure_refusal_and_url_errors_do_not_leak() -> None:
     client = _planted_client(FakeGateway(), base_url="http://gw.example")
     with pytest.raises(GatewayConfigError) as info:
-        await client.get_batch("openai", "b1")
+        await client.get_batch("anthropic", "b1")
     _assert_clean(info.value, client)
     await client.aclose()
 
@@ -596,7 +596,7 @@ async def test_plain_string_secrets_are_accepted_and_wrapped() -> None:
     gateway = FakeGateway().on("GET", BATCH_PATH, json_response(200, batch_json("b1")))
     client = make_client(gateway, virtual_key=VK, extra_headers={"x-proxy-token": HEADER_VALUE})
     async with client:
-        await client.get_batch("openai", "b1")
+        await client.get_batch("anthropic", "b1")
     assert gateway.requests[0].headers["x-bf-vk"] == VK
     _assert_clean(client)
 
@@ -605,4 +605,4 @@ async def test_not_found_from_a_misrouted_prefix_is_not_found() -> None:
     gateway = FakeGateway()  # no routes: every path answers 404
     async with make_client(gateway) as client:
         with pytest.raises(NotFound):
-            await client.get_batch("openai", "b1")
+            await client.get_batch("anthropic", "b1")

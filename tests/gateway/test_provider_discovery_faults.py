@@ -190,7 +190,7 @@ async def test_a_proxys_5xx_on_the_batch_route_is_an_error_not_unsupported(statu
         ),
     )
     async with make_client(gateway, retries=0) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.ERROR
     assert listing.reason is None and isinstance(listing.error, ServerError)
 
@@ -201,7 +201,7 @@ async def test_another_gateway_side_500_stays_an_error() -> None:
         "GET", LIST, httpx.Response(500, json=body, headers={"content-type": "application/json"})
     )
     async with make_client(gateway) as client:
-        listing = await client.list_batches("openai")
+        listing = await client.list_batches("anthropic")
     assert listing.status is ListingStatus.ERROR
     assert isinstance(listing.error, GatewayConfigError)
 

@@ -26,6 +26,7 @@ _.server_version  # BaseHTTPRequestHandler: the Server header
 _.sys_version  # BaseHTTPRequestHandler: no Python version in the Server header
 _.daemon_threads  # ThreadingMixIn: request threads never block interpreter exit
 _.block_on_close  # ThreadingMixIn: server_close() does not wait for request threads
+_.date_time_string  # BaseHTTPRequestHandler: the Date header (the world's clock)
 
 # The injected clock and the simulator's scripting hooks: tests and benchmarks (bench/ is not on
 # vulture's paths) drive time and faults through them; the product's own runs use SystemClock and

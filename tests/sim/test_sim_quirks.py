@@ -551,13 +551,21 @@ VK = "sk-bf-test-0001"
 
 
 class TestVirtualKeys:
-    def test_required_key_missing_is_401_bifrost_shaped_even_on_anthropic(self):
+    def test_required_key_missing_is_401_in_the_anthropic_envelope_on_anthropic(self):
         world = SimWorld(clock_at(), require_virtual_key=True, virtual_keys=[VK])
         response = call(world, "GET", LIST)
         assert response.status == 401
-        body = response.json()
-        assert body["is_bifrost_error"] is False and body["status_code"] == 401
-        assert "type" in body["error"] and "extra_fields" in body
+        assert response.json() == {
+            "type": "error",
+            "error": {
+                "type": "api_error",
+                "message": "virtual key is required. Provide a virtual key via the x-bf-vk header.",
+            },
+        }
+        openai = call(world, "GET", "/openai/v1/batches", query="provider=openai")
+        assert openai.status == 401
+        assert openai.json()["type"] == "virtual_key_required"
+        assert openai.json()["status_code"] == 401
         assert call(world, "GET", LIST, headers={"x-bf-vk": VK}).status == 200
         assert call(world, "GET", LIST, headers={"authorization": f"Bearer {VK}"}).status == 200
 
@@ -681,7 +689,8 @@ class TestManagement:
         world = SimWorld(clock_at())
         response = call(world, "GET", "/api/providers/nope/keys")
         assert response.status == 404
-        assert response.json()["error"]["message"] == "Provider not found: nope"
+        # v1.5.1 names the lookup error, not the provider.
+        assert response.json()["error"]["message"] == "Provider not found: not found"
 
     def test_custom_provider_shows_its_base_type_and_missing_batch_flag(self):
         custom = ProviderConfig(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bifrost_tui.config.store import ProfileStore
+from bifrost_tui.sim.faults import Faults
 from bifrost_tui.ui.app import BifrostApp
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.support.ui_fixtures import first_with, main_screen, make_rig
@@ -103,6 +104,18 @@ async def _gateway_dies(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def _azure_fails(pilot: Pilot) -> None:
+    """One provider's listing fails (a 503 on azure) while the others refresh."""
+    app = pilot.app
+    app.connection.world.provider("azure").faults = Faults(error_rate=1.0, error_statuses=(503,))
+    app.clock.advance(5)
+    await app.do_poll(deep=False)
+    await pilot.pause()
+    app.clock.advance(12)
+    app.update_crumbs()  # the age moved on; the azure rows keep saying they are stale
+    await pilot.pause()
+
+
 _anthropic_active = _cursor_on(lambda b: b.provider == "anthropic" and b.cancellable)
 
 SCENES: list[Scene] = [
@@ -114,6 +127,8 @@ SCENES: list[Scene] = [
     ),
     Scene("confirm_cancel", (120, 40), _then(_anthropic_active, _press("c"))),
     Scene("stale_gateway_down", (120, 40), _gateway_dies),
+    Scene("stale_one_provider_120x40", (120, 40), _azure_fails),
+    Scene("stale_one_provider_80x24", (80, 24), _azure_fails),
     Scene("read_only", (120, 40), _anthropic_active, read_only=True),
     Scene("profiles", (120, 40), _press("p")),
     Scene("help", (120, 40), _press("question_mark")),

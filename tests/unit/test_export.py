@@ -23,7 +23,8 @@ from bifrost_tui.core.export import (
     save_export,
     write_csv,
 )
-from bifrost_tui.gateway.models import Batch, Source
+from bifrost_tui.gateway.counts import Source
+from bifrost_tui.gateway.models import Batch
 from tests.support.clocks import T0
 
 FORMULA_STARTS = "=+-@\t\r"

@@ -99,13 +99,17 @@ async def test_get_and_cancel_put_any_id_in_exactly_one_segment(raw: str) -> Non
     gateway.path_of = lambda request: "any"  # type: ignore[method-assign]  # one route for every path
     gateway.on("GET", "any", record).on("POST", "any", record)
     async with _client(gateway) as client:
-        await client.get_batch("openai", raw)
-        await client.cancel_batch("openai", raw)
+        await client.get_batch("anthropic", raw)
+        await client.cancel_batch("anthropic", raw)
+        await client.get_batch("openai", raw)  # openai reads through the OpenAI-format route
     prefix = b"/prefix/anthropic/v1/messages/batches/"
-    assert len(seen) == 3  # get, cancel, re-read
+    assert len(seen) == 4  # get, cancel, re-read; then the openai get
     _assert_one_segment(seen[0], prefix)
     _assert_one_segment(seen[1], prefix, b"/cancel")
     _assert_one_segment(seen[2], prefix)
+    path, _, query = seen[3].partition(b"?")
+    assert query == b"provider=openai"
+    _assert_one_segment(path, b"/prefix/openai/v1/batches/")
 
 
 @settings(

@@ -12,18 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bifrost_tui.gateway.counts import RequestCounts, Source, trusted_count_fields
 from bifrost_tui.gateway.models import (
     Batch,
     KeyWire,
     ProviderWire,
-    RequestCounts,
-    Source,
     State,
     derive_state,
     parse_list_page,
     parse_timestamp,
     to_processing_status,
-    trusted_count_fields,
 )
 
 GOLDEN = Path(__file__).parent.parent / "data" / "golden"
@@ -429,7 +427,9 @@ def test_newer_retrieve_keeps_older_known_fields_it_lacks() -> None:
     assert merged.request_counts == full.request_counts
 
 
-def test_newer_counts_merge_per_field() -> None:
+def test_a_lossier_read_never_overwrites_the_faithful_counts() -> None:
+    # The OpenAI-format list is faithful for openai; the Anthropic-format retrieve carries only
+    # errored for it, so its 2 must not replace the list's failed count (nor anything else).
     listed = Batch.from_openai(
         {
             "id": "b",
@@ -446,7 +446,8 @@ def test_newer_counts_merge_per_field() -> None:
     merged = listed.updated_by(retrieved)
     counts = merged.request_counts
     assert counts is not None
-    assert counts.errored == 2 and counts.succeeded == 4 and counts.known_total == 10
+    assert counts.errored == 1 and counts.succeeded == 4 and counts.known_total == 10
+    assert counts.processing == 5
 
 
 def test_equality_ignores_raw_and_unknown_fields_are_kept_in_raw() -> None:

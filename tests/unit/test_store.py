@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from bifrost_tui.core.sorting import SortKey
 from bifrost_tui.core.store import BatchStore
+from bifrost_tui.gateway.counts import RequestCounts, Source
 from bifrost_tui.gateway.errors import Unreachable
-from bifrost_tui.gateway.models import Batch, ProviderInfo, RequestCounts, Source, State
+from bifrost_tui.gateway.models import Batch, ProviderInfo, State
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from tests.support.clocks import T0
 

@@ -20,7 +20,8 @@ from bifrost_tui.core.stuck import (
     forget_phases,
     note_phases,
 )
-from bifrost_tui.gateway.models import Batch, Source, State
+from bifrost_tui.gateway.counts import Source
+from bifrost_tui.gateway.models import Batch, State
 from tests.support.clocks import T0
 
 T = Thresholds()
@@ -370,9 +371,10 @@ class TestEndedZeroSucceeded:
         batch = anth(processing_status="in_progress", request_counts=COUNTS_RUNNING)
         assert flags(batch) == []
 
-    def test_stale_counts_kept_from_a_running_read_are_silent(self) -> None:
+    def test_counts_read_while_running_do_not_survive_the_end_and_stay_silent(self) -> None:
         # A deep read while running (completed 0), then the Anthropic route says "ended" and, for
-        # openai, brings only errored: the merged counts still hold the running read's figures.
+        # openai, brings only errored: the running read's figures are dropped (unknown), so the
+        # "ended with nothing succeeded" rule has nothing to judge and stays silent.
         running = oai(
             status="in_progress", request_counts={"total": 10, "completed": 0, "failed": 0}
         )
@@ -380,8 +382,8 @@ class TestEndedZeroSucceeded:
         merged = running.updated_by(ended)
         assert merged.state is State.ENDED_OK
         assert merged.request_counts is not None
-        assert merged.request_counts.succeeded == 0
-        assert merged.request_counts.processing == 10
+        assert merged.request_counts.succeeded is None
+        assert merged.request_counts.processing is None
         assert flags(merged) == []
 
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from bifrost_tui.formatting import STATE_LABELS, counts_text, relative
+from bifrost_tui.formatting import STATE_LABELS, ago, counts_text
 from bifrost_tui.gateway.models import Batch
 from bifrost_tui.textsafe import safe_text
 
@@ -89,7 +89,7 @@ def cancel_body(batch: Batch, now: datetime, gateway: str) -> Text:
         ("id", safe_text(batch.id, 200)),
         ("status", f"{safe_text(batch.processing_status, 40)} ({STATE_LABELS[batch.state]})"),
         ("requests", counts_text(batch.request_counts)),
-        ("created", relative(batch.created_at, now)),
+        ("created", ago(batch.created_at, now)),
     ]
     text = Text()
     for name, value in rows:

@@ -11,17 +11,22 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from bifrost_tui.core.store import Key
+from bifrost_tui.core.live import describe_error
+from bifrost_tui.core.store import Key, ProviderStatus
 from bifrost_tui.formatting import (
+    FUTURE_TIME_FIELDS,
     STATE_LABELS,
     absolute_local,
     absolute_utc,
+    ahead_of_now,
     counts_text,
+    duration_text,
+    field_relative,
     progress_bar,
     progress_fraction,
-    relative,
 )
-from bifrost_tui.gateway.models import COUNT_FIELDS, Batch, Source, trusted_count_fields
+from bifrost_tui.gateway.counts import COUNT_FIELDS, Source, trusted_count_fields
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 
@@ -36,7 +41,7 @@ def lossy_notes(batch: Batch) -> list[str]:
     kind = batch.provider_kind or batch.provider
     if batch.source is Source.OPENAI:
         notes.append(
-            f"{kind}: listed through the OpenAI-format route (deep listing); counts come from its "
+            f"{kind}: read through the OpenAI-format route; counts come from its "
             "total/completed/failed fields."
         )
     else:
@@ -62,13 +67,24 @@ def lossy_notes(batch: Batch) -> list[str]:
     return notes
 
 
-def render_detail(batch: Batch, now: datetime) -> Text:
+def stale_words(status: ProviderStatus | None) -> str | None:
+    """``stale since 12:03:04 UTC (why)`` when the provider's listing is failing, else ``None``."""
+    if status is None or status.stale_since is None:
+        return None
+    why = describe_error(status.error) if status.error is not None else "listing failed"
+    return f"stale since {status.stale_since:%H:%M:%S} UTC ({safe_text(why, 200)})"
+
+
+def render_detail(batch: Batch, now: datetime, stale: str | None = None) -> Text:
     text = Text()
 
     def row(name: str, value: str, style: str = "") -> None:
         text.append(f"{name:>20}  ", style="dim")
         text.append(value + "\n", style=style)
 
+    if stale is not None:
+        # First: every value below is the last good read, not the gateway's current answer.
+        row("freshness", stale, "bold red")
     row("id", safe_text(batch.id), "bold")
     row("provider", safe_text(batch.provider))
     row(
@@ -91,10 +107,12 @@ def render_detail(batch: Batch, now: datetime) -> Text:
         if value is None:
             row(name, "—")
         else:
-            row(
-                name,
-                f"{absolute_utc(value)}  ·  {absolute_local(value)}  ·  {relative(value, now)}",
-            )
+            shown = field_relative(name, value, now)
+            if name not in FUTURE_TIME_FIELDS and ahead_of_now(value, now):
+                # Already happened, yet ahead: a skewed clock. The UTC time is the gateway's own.
+                ahead = duration_text((value - now).total_seconds())
+                shown += f" (the gateway's time, {ahead} ahead of this machine's clock)"
+            row(name, f"{absolute_utc(value)}  ·  {absolute_local(value)}  ·  {shown}")
     row("results_url", safe_text(batch.results_url or "—"))
     row("source", f"{batch.source.value} route")
     notes = lossy_notes(batch)
@@ -141,7 +159,8 @@ class DetailScreen(ConsoleScreen[None]):
         if batch is None:
             widget.update(Text("This batch is no longer listed by the gateway."))
             return
-        widget.update(render_detail(batch, self.bapp.clock.now()))
+        status = self.bapp.store.providers.get(batch.provider)
+        widget.update(render_detail(batch, self.bapp.clock.now(), stale_words(status)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel" and self.bapp.read_only:

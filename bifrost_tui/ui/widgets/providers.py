@@ -44,12 +44,16 @@ def provider_prompt(status: ProviderStatus, flagged: int = 0) -> Text:
         # The gateway itself said this provider's batches cannot be listed.
         badge = ("  unsupported", "dim")
     else:
-        badge = ("  …", "dim")
+        # The first listing has not come back yet: neither fresh nor stale.
+        badge = ("  listing…", "dim")
     lines: list[tuple[str, str] | str] = [(name, "bold"), badge]
     if flagged:
         # A stuck provider is visible at a glance (the ! view lists the batches).
         lines.append((f"  ! {flagged} flagged", "bold magenta"))
     lines += ["\n ", _counts_line(status.counts)]
+    if status.stale_since is not None:
+        # Its rows are the last good ones: say since when (the error follows in words).
+        lines += ["\n ", (f"STALE since {status.stale_since:%H:%M:%S} UTC", "bold red")]
     if status.listing is ListingStatus.PARTIAL and status.missing:
         lines += ["\n ", (safe_text(status.missing, 120), "yellow")]
     elif (

@@ -16,7 +16,8 @@ from rich.cells import cell_len
 
 from bifrost_tui.core.store import BatchStore, Key
 from bifrost_tui.formatting import STATE_LABELS, counts_text
-from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, RequestCounts, State, derive_state
+from bifrost_tui.gateway.counts import RequestCounts
+from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, State, derive_state
 from bifrost_tui.ui.widgets.batch_table.cells import (
     ID_CAP,
     PROVIDER_CAP,

@@ -15,10 +15,10 @@ from rich.style import Style
 from textual.strip import Strip
 
 from bifrost_tui.formatting import (
+    ago,
     counts_text,
     progress_bar,
     progress_fraction,
-    relative,
     time_column,
 )
 from bifrost_tui.gateway.models import Batch, State
@@ -42,6 +42,11 @@ STATE_CLASSES: dict[State, str] = {
     State.EXPIRED: "batch-table--state-expired",
     State.UNKNOWN: "batch-table--state-unknown",
 }
+
+
+#: Written after the provider of a row whose provider's listing is failing: words, not a colour,
+#: so it reads the same with NO_COLOR.
+STALE_MARK = " STALE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +90,7 @@ class Row:
 
 def row_times(batch: Batch, now: datetime, layout: Layout) -> tuple[str, str]:
     """The CREATED and EXPIRES/ENDED cells' text (empty where the column is not shown)."""
-    created = relative(batch.created_at, now) if layout.has("created") else ""
+    created = ago(batch.created_at, now) if layout.has("created") else ""
     expires = time_column(batch, now) if layout.has("expires") else ""
     return created, expires
 
@@ -105,8 +110,10 @@ def render_row(
     tagged: bool,
     times: tuple[str, str],
     measure: ContentMeasure,
+    stale: bool = False,
 ) -> Strip:
-    """One batch's line, exactly ``layout.width`` cells."""
+    """One batch's line, exactly ``layout.width`` cells; a ``stale`` one (its provider's listing
+    is failing: this is the last good read) says so in words beside its provider."""
     row_style = styles.base
     if tagged:
         row_style += styles.tagged
@@ -142,6 +149,8 @@ def render_row(
                 text = safe_cell(batch.id, ID_CAP)
             case "provider":
                 text = safe_cell(batch.provider, PROVIDER_CAP)
+                if stale:
+                    text += STALE_MARK
             case "status":
                 text = measure.status_text(batch, state)
                 style = status_style

@@ -8,6 +8,7 @@ once per change of the store's view, which already costs the store a sort.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from textual import events
@@ -19,7 +20,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bifrost_tui.clock import Clock
+from bifrost_tui.core.freshness import stale_providers
 from bifrost_tui.core.store import BatchStore, Diff, Key
+from bifrost_tui.ui.widgets.batch_table.cells import PROVIDER_CAP, text_width
 from bifrost_tui.ui.widgets.batch_table.layout import (
     SORT_COLUMNS,
     ContentWidths,
@@ -29,6 +32,7 @@ from bifrost_tui.ui.widgets.batch_table.layout import (
 )
 from bifrost_tui.ui.widgets.batch_table.measure import ContentMeasure
 from bifrost_tui.ui.widgets.batch_table.rows import (
+    STALE_MARK,
     STATE_CLASSES,
     Frame,
     Row,
@@ -152,6 +156,8 @@ class BatchTable(ScrollView, can_focus=True):
         self._frame: Frame | None = None
         self._header: tuple[Layout, Styles, Strip] | None = None
         self._painted_layout: Layout | None = None
+        #: Providers whose rows are stale (their listing is failing), as last shown.
+        self._stale: frozenset[str] = frozenset()
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -188,12 +194,20 @@ class BatchTable(ScrollView, can_focus=True):
             if new_view != old_view:
                 structural = True
             self._view = new_view
+        stale = stale_providers(self.store)
+        if stale != self._stale:
+            # A provider's rows turned stale or fresh again: they read differently.
+            self._stale = stale
+            self._rows.clear()
+            structural = True
         if structural:
-            self._content = self._measure.view_widths(self.store, new_view)
+            self._content = self._with_stale(self._measure.view_widths(self.store, new_view))
         elif diff is not None and diff.changed:
             # Same rows in the same order: only the changed ones can widen a column. (A column
             # that could now be narrower stays as it is until the rows next change.)
-            self._content = self._measure.widen(self.store, diff.changed, self._content)
+            self._content = self._with_stale(
+                self._measure.widen(self.store, diff.changed, self._content)
+            )
 
         # Where is the cursor's batch now?
         if not new_view:
@@ -227,6 +241,18 @@ class BatchTable(ScrollView, can_focus=True):
 
         if new_key != old_key:
             self.post_message(self.CursorMoved(self, new_key))
+
+    def _with_stale(self, content: ContentWidths) -> ContentWidths:
+        """Room in the PROVIDER column for the stale marker of the stale providers on show."""
+        names = self._stale
+        if not names:
+            return content
+        view_provider = self.store.provider_filter
+        shown = [n for n in names if view_provider is None or n == view_provider]
+        if not shown:
+            return content
+        wide = max(text_width(n, PROVIDER_CAP) for n in shown) + len(STALE_MARK)
+        return replace(content, provider=max(content.provider, wide))
 
     def move_cursor_to_key(self, key: Key) -> bool:
         """Put the cursor on ``key``; ``False`` (cursor unchanged) if it is not in the view."""
@@ -428,7 +454,16 @@ class BatchTable(ScrollView, can_focus=True):
                     and entry.cursor == cursor
                     and entry.tagged == tagged
                     and entry.times == times
-                    and render_row(batch, layout, styles, cursor, tagged, times, self._measure)
+                    and render_row(
+                        batch,
+                        layout,
+                        styles,
+                        cursor,
+                        tagged,
+                        times,
+                        self._measure,
+                        key[0] in self._stale,
+                    )
                     == entry.strip
                 ):
                     entry.batch = batch  # same look: the cached line stays right
@@ -515,7 +550,9 @@ class BatchTable(ScrollView, can_focus=True):
             and (entry.batch is batch or entry.batch == batch)
         ):
             return entry.strip
-        strip = render_row(batch, layout, frame.styles, cursor, tagged, times, self._measure)
+        strip = render_row(
+            batch, layout, frame.styles, cursor, tagged, times, self._measure, key[0] in self._stale
+        )
         # LRUCache.set keeps an entry already there: the stale one goes first.
         self._rows.discard(key)
         self._rows.set(key, Row(batch, layout, cursor, tagged, times, strip))
