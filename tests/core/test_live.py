@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -73,6 +75,30 @@ async def test_light_poll_costs_one_first_page_per_provider(rig):
     )
     assert not world.requests(method="POST")
     assert len(world.request_log) == len(lists) + len(rereads)  # nothing else
+
+
+async def test_a_deep_poll_costs_what_the_readme_says(rig):
+    # "What a refresh costs": health, version, providers, one keys call per provider whose kind
+    # can do batches; openai and azure page the OpenAI-format list by 100; the others take the
+    # Anthropic-format first page (20 items) and one OpenAI-format page when it says has_more.
+    session, world, _ = rig
+    await session.poll(deep=True)
+    seen = Counter((r.op, r.provider, r.path) for r in world.request_log)
+    expected: Counter[tuple[str, str | None, str]] = Counter(
+        {("health", None, "/health"): 1, ("version", None, "/api/version"): 1}
+    )
+    expected[("providers", None, "/api/providers")] = 1
+    for p in batch_providers(world):
+        n = len(world.batches(p))
+        expected[("keys", p, f"/api/providers/{p}/keys")] = 1
+        if p in ("openai", "azure"):
+            expected[("batch_list", p, "/openai/v1/batches")] = max(1, math.ceil(n / 100))
+        else:
+            expected[("batch_list", p, "/anthropic/v1/messages/batches")] = 1
+            if n > 20:
+                expected[("batch_list", p, "/openai/v1/batches")] = 1
+    assert seen == expected
+    assert any(key[2] == "/openai/v1/batches" and key[1] == "gemini" for key in seen)  # has_more
 
 
 async def test_light_poll_rereads_active_batches_the_first_pages_missed(rig):
