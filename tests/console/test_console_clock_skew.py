@@ -31,6 +31,8 @@ async def test_a_batch_created_on_a_skewed_gateway_reads_just_now_everywhere():
         await pilot.pause()
         app = rig.app
         assert live_session(app).clock_skew == SKEW
+        # The gateway is 19m ahead: our clock is 19m behind, said once in the crumb.
+        assert app.crumb_state().clock == "clock −19m"
         table = main_screen(app).query_one(BatchTable)
         table.move_cursor_to_key(FRESH)
         await pilot.pause()

@@ -17,8 +17,8 @@ from bifrost_tui.ui.widgets.crumbs import (
     CrumbBar,
     CrumbState,
     age_words,
+    clock_badge,
     render_crumbs,
-    skew_words,
 )
 from bifrost_tui.ui.widgets.providers import ProviderList, provider_prompt
 from tests.support.ui_fixtures import first_with, main_screen, make_rig
@@ -218,10 +218,11 @@ def test_age_and_skew_words():
         "1h 0m ago",
         "1d 1h ago",
     ]
-    assert skew_words(timedelta(minutes=-19)) == "clock −19m"
-    assert skew_words(timedelta(minutes=5)) == "clock +5m"
-    assert skew_words(timedelta(seconds=59)) is None
-    assert skew_words(None) is None
+    # The skew is the gateway's clock minus ours: ahead reads as ours being behind.
+    assert clock_badge(timedelta(minutes=19)) == "clock −19m"
+    assert clock_badge(timedelta(minutes=-5)) == "clock +5m"
+    assert clock_badge(timedelta(seconds=59)) is None
+    assert clock_badge(None) is None
 
 
 def test_crumb_priorities_cut_the_url_first_and_keep_ro_freshness_skew_and_age():

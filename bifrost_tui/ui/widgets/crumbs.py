@@ -13,6 +13,8 @@ from textual.widget import Widget
 
 from bifrost_tui.core.freshness import freshness, stale_words
 from bifrost_tui.core.live import describe_error
+from bifrost_tui.core.skew import THRESHOLD as SKEW_THRESHOLD
+from bifrost_tui.core.skew import skew_minutes
 from bifrost_tui.textsafe import safe_text
 
 if TYPE_CHECKING:
@@ -69,16 +71,12 @@ def age_words(seconds: float) -> str:
     return f"{days}d {hours}h ago"
 
 
-def skew_words(skew: timedelta | None) -> str | None:
-    """``clock −19m`` (our clock behind the gateway's) or ``clock +5m``; ``None`` under a minute."""
-    if skew is None:
+def clock_badge(skew: timedelta | None) -> str | None:
+    """``clock −19m`` when the gateway's clock is 19 minutes ahead (ours is behind), ``clock +5m``
+    when it is behind; ``None`` when they agree within a minute (``skew``: gateway minus ours)."""
+    if skew is None or abs(skew) < SKEW_THRESHOLD:
         return None
-    seconds = skew.total_seconds()
-    if abs(seconds) < 60:
-        return None
-    minutes = round(abs(seconds) / 60)
-    amount = f"{minutes}m" if minutes < 120 else f"{minutes // 60}h {minutes % 60}m"
-    return f"clock {'−' if seconds < 0 else '+'}{amount}"
+    return f"clock {'−' if skew > timedelta(0) else '+'}{skew_minutes(skew)}"
 
 
 Part = tuple[str, str] | str
@@ -319,7 +317,7 @@ def crumb_state_of(app: BifrostApp) -> CrumbState:
         fresh=fresh.fresh,
         stale_providers=tuple(stale_words(app.store, n) for n in fresh.stale),
         listing=fresh.listing,
-        clock=skew_words(session.clock_skew if session else None),
+        clock=clock_badge(session.clock_skew if session else None),
         polling=app.poll_marker,
         filter=app.store.text_filter,
         provider=app.store.provider_filter,
