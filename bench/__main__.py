@@ -38,7 +38,14 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
         lambda: network.cancel_feedback(runs=1, latency=0.01),
     ),
     "idle": (lambda: idle.idle_over_ssh(60.0), lambda: idle.idle_over_ssh(0.5, settle=0.2)),
-    "memory": (lambda: memory.peak_rss(50_000), lambda: memory.peak_rss(200)),
+    "memory": (
+        lambda: memory.peak_rss(50_000) + memory.peak_rss(250_000, target_mb=400),
+        lambda: memory.peak_rss(200),
+    ),
+    "cli-memory": (
+        lambda: memory.cli_listing_rss(),
+        lambda: memory.cli_listing_rss(size=64 * 1024),
+    ),
     "growth": (
         lambda: scale.growth((100, 1_000, 10_000, 50_000), runs=5),
         lambda: scale.growth((100, 200), runs=1),  # 200: the rows measured above, reused

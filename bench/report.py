@@ -70,9 +70,14 @@ MISS_NOTES: dict[str, str] = {
         "granularity (as now), and update the bar with `layout=False`."
     ),
     "Memory": (
-        "Each batch keeps its raw JSON (`Batch.raw`, several dicts per batch): about half of the "
-        "memory held. Fix (gateway/models.py): keep the raw object only where the detail screen "
-        "needs it, e.g. as the response bytes, parsed on demand."
+        "A kept batch's raw JSON is compact bytes now (it was dicts: half the memory), pages are "
+        "read item by item; what is left is ~1.6 KB per batch: the raw bytes ~365 B, the `Batch` "
+        "~160 B, its strings (id, statuses) ~170 B, two datetimes ~100 B, the filter's haystack "
+        "~116 B (core/text_filter.py), a second key tuple per batch ~56 B, and the store's and "
+        "the table's per-key dicts, lists and the change log's frozensets (~500 B over about "
+        "ten structures). Fix: intern the status strings, keep one key tuple per batch, fold the "
+        "store's parallel per-key dicts into one record per key (core/store.py) and build the "
+        "haystack on demand or as one string per provider."
     ),
     "Growth": (
         "Every step is O(changes) or O(n) (one O(n log n) sort); the per-row cost still rises "
@@ -112,8 +117,11 @@ METHODS = """\
 - **Idle over SSH**: the console in a pty (120x40, `TERM=xterm-256color`, no `COLORTERM`), real
   clock, 5 s refresh, a simulated gateway whose data never changes; every byte read from the
   pty after the first paint settles is counted.
-- **Memory**: a child process starts the console, receives 50,000 parsed batches (pickled),
-  folds them in and paints; `ru_maxrss` is its peak RSS.
+- **Memory**: a child process starts the console, reads the batches as list pages of 1,000
+  the way the client reads them (streamed, raw JSON kept compact), folds each provider's listing
+  in and paints; `VmHWM` is its peak RSS. *CLI peak RSS*: `batches list --json` in a child
+  process against the simulator on loopback whose every listing answers one body just under the
+  16 MiB cap, for each of three shapes; `VmHWM` of the child, the worst shape reported.
 - **Growth**: the same first-paint and refresh measurements at each size; "worst step" is the
   largest (cost ratio / row ratio) between consecutive sizes: 1.0 is exactly linear.
 - **Garbage collection**: each timed step of the in-process figures starts after a full

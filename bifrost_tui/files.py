@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,16 +61,55 @@ def atomic_write(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None
     fsync_dir(path.parent)
 
 
-def open_private_fd(path: Path, flags: int, mode: int = PRIVATE_FILE_MODE) -> int:
-    """Open ``path`` with ``flags`` plus no-follow and close-on-exec; a file we create is ``mode``.
+class NotARegularFile(OSError):
+    """A path we would write is a FIFO, device, socket or directory: refused, never used."""
 
-    A symlink planted in place of the file is refused (``O_NOFOLLOW``) rather than followed. An
-    existing file of ours is brought back to ``mode``: it keeps its old mode otherwise.
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file (it is a {kind})", str(path))
+        self.kind = kind
+
+
+def file_kind(mode: int) -> str:
+    """What ``st_mode`` says the file is, in words ("FIFO", "directory", ...)."""
+    for test, words in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISLNK, "symlink"),
+    ):
+        if test(mode):
+            return words
+    return "regular file" if stat.S_ISREG(mode) else "special file"
+
+
+def open_private_fd(path: Path, flags: int, mode: int = PRIVATE_FILE_MODE) -> int:
+    """Open the regular file ``path`` with ``flags`` plus no-follow, close-on-exec and non-blocking.
+
+    A symlink planted in place of the file is refused (``O_NOFOLLOW``) rather than followed. The
+    open is non-blocking so a FIFO planted there cannot hang us (a FIFO opened for writing with no
+    reader fails at once; with a reader it opens), and whatever opened is checked on the descriptor:
+    anything but a regular file raises ``NotARegularFile``. Blocking mode is restored afterwards.
+    An existing file of ours is brought back to ``mode``: it keeps its old mode otherwise.
     """
-    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, mode)
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | nonblock
     try:
-        if os.name == "posix" and flags & (os.O_WRONLY | os.O_RDWR):
+        fd = os.open(path, flags, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader, opened for writing
+            raise NotARegularFile(path, "FIFO") from None
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise NotARegularFile(path, "symlink") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(path, file_kind(st.st_mode))
+        if nonblock:
+            os.set_blocking(fd, True)
+        if os.name == "posix" and flags & (os.O_WRONLY | os.O_RDWR) and st.st_uid == os.getuid():
             os.fchmod(fd, mode)
     except BaseException:
         os.close(fd)
@@ -91,10 +132,10 @@ def flocked(lock_path: Path, *, exclusive: bool = True, blocking: bool = True) -
         yield False
         return
     if exclusive:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+        fd = open_private_fd(lock_path, os.O_RDWR | os.O_CREAT)
     else:
         try:
-            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = open_private_fd(lock_path, os.O_RDONLY)
         except OSError:
             yield False
             return

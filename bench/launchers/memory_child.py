@@ -1,20 +1,30 @@
-"""Peak RSS of the console holding the batches in ``argv[1]`` (one provider's deep listing per
-line, as JSON): the app is started (as the tests start it), each listing is parsed as the client
-parses it and folded in, the table is painted, and the process reports its peak and current RSS
-(and the RSS before the batches came) as JSON."""
+"""Peak RSS of the console holding the batches in ``argv[1]`` (one list page of one provider per
+line, as JSON: provider, kind, page body): the app is started (as the tests start it), each page is
+read as the client reads it (streamed, each kept batch's raw JSON compacted), each provider's
+listing is folded in, the table is painted, and the process reports its peak and current RSS (and
+the RSS before the batches came) as JSON."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from bench.data import T0
 from bench.harness import SIZE, make_app
 from bifrost_tui.core.store import Diff
+from bifrost_tui.gateway.listing import MAX_PAGE_ITEMS, OPENAI_BATCHES
 from bifrost_tui.gateway.models import Batch
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
+from bifrost_tui.gateway.pages import read_list_page
+from bifrost_tui.gateway.reply import Reply
+
+HEADERS = httpx.Headers({"content-type": "application/json"})
 
 
 def status_kib(field: str) -> int:
@@ -26,22 +36,44 @@ def status_kib(field: str) -> int:
     return 0
 
 
+def pages(path: str) -> Any:
+    with open(path) as f:
+        for line in f:
+            provider, kind, body = json.loads(line)
+            yield provider, kind, body.encode()
+
+
 async def main(path: str) -> dict[str, float]:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         before = status_kib("VmRSS")
         diff = Diff()
-        with open(path) as f:
-            for line in f:
-                # One provider's deep listing, parsed as the client parses it.
-                provider, kind, items = json.loads(line)
-                batches = [
-                    Batch.from_openai(item, provider=provider, provider_kind=kind) for item in items
-                ]
-                listing = ProviderListing(provider, ListingStatus.COMPLETE, batches, deep=True)
+        current: str | None = None
+        batches: list[Batch] = []
+
+        def fold(batches: list[Batch]) -> None:
+            nonlocal diff
+            if current is not None:
+                listing = ProviderListing(current, ListingStatus.COMPLETE, batches, deep=True)
                 diff = diff | app.store.apply_listing(listing, T0)
-                del batches, items, listing
+
+        for provider, kind, body in pages(path):
+            if provider != current:
+                fold(batches)
+                current, batches = provider, []
+            page = read_list_page(
+                Reply(200, HEADERS, body, OPENAI_BATCHES),
+                functools.partial(Batch.from_openai, provider=provider, provider_kind=kind),
+                MAX_PAGE_ITEMS,
+            )
+            del body
+            for batch in page.batches:
+                batch.compact()  # as the listing keeps it
+            batches += page.batches
+            del page
+        fold(batches)
+        del batches
         app.data_changed(diff)
         await pilot.pause()
         rows = len(app.store.view())

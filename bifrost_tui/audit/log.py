@@ -3,6 +3,10 @@
 Each line is a single ``os.write`` on an ``O_APPEND`` descriptor, fsynced, so a console and a CLI
 in another pane can append at the same time without losing or interleaving lines. Rotation by size
 happens under an ``flock`` on ``audit.jsonl.lock``; readers take it shared, across rotated files.
+
+Every open (the log, its lock, the rotated files when read) is non-blocking, never follows a final
+symlink and is checked on the descriptor: a FIFO, device or symlink planted at one of those paths is
+refused in words ("audit.jsonl is a FIFO, not a regular file"), never waited on.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bifrost_tui.audit.attempts import AttemptRow, pair_attempts
 from bifrost_tui.audit.record import (
     AuditEntry,
     as_utc,
@@ -27,7 +32,7 @@ from bifrost_tui.audit.record import (
 )
 from bifrost_tui.clock import Clock, SystemClock
 from bifrost_tui.config import paths
-from bifrost_tui.files import ensure_private_dir, flocked
+from bifrost_tui.files import NotARegularFile, ensure_private_dir, flocked, open_private_fd
 from bifrost_tui.gateway.outcomes import CancelResult
 
 LOCK_SUFFIX = ".lock"
@@ -52,11 +57,32 @@ def default_audit_path() -> Path:
 
 @dataclass(slots=True)
 class AuditScan:
-    """What ``AuditLog.scan`` found: entries oldest first, and how many lines could not be read."""
+    """What ``AuditLog.scan`` found: entries oldest first, and how many lines could not be read.
+
+    ``unreadable`` names each file that could not be read at all, with the reason in words; the
+    other files are read regardless.
+    """
 
     entries: list[AuditEntry] = field(default_factory=list)
     skipped: int = 0
     files: list[Path] = field(default_factory=list)
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AttemptScan:
+    """What ``AuditLog.attempts`` found: one row per attempt oldest first, and the scan behind."""
+
+    rows: list[AttemptRow]
+    scan: AuditScan
+
+
+def _why(exc: OSError) -> str:
+    """An open or read failure in words: "audit.jsonl is a FIFO, not a regular file"."""
+    if isinstance(exc, NotARegularFile):
+        name = Path(exc.filename).name if exc.filename else "the file"
+        return f"{name} is a {exc.kind}, not a regular file"
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 class AuditLog:
@@ -145,27 +171,30 @@ class AuditLog:
         except OSError as exc:
             raise self._error(exc) from exc
         # A failed rotation is not fatal: appending to an over-size file beats losing the line.
-        with contextlib.suppress(OSError):
+        # A FIFO, device or symlink planted at the lock is: it is said, never waited on.
+        try:
             self._maybe_rotate()
+        except NotARegularFile as exc:
+            raise self._error(exc) from exc
+        except OSError:
+            pass
         try:
             self._append(line)
         except OSError as exc:
             raise self._error(exc) from exc
 
     def _error(self, exc: OSError) -> AuditWriteError:
-        words = exc.strerror or str(exc) or type(exc).__name__
-        return AuditWriteError(self.path, words, errno_=exc.errno)
+        return AuditWriteError(self.path, _why(exc), errno_=exc.errno)
 
     def _append(self, line: bytes) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.path, flags, 0o600)
+        # Read-write, so a torn last line is checked on this very descriptor (no second open);
+        # open_private_fd refuses anything but a regular file and brings an old file back to 0600.
+        fd = open_private_fd(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
-            st = os.fstat(fd)
-            if os.name == "posix" and st.st_uid == os.getuid() and st.st_mode & 0o077:
-                os.fchmod(fd, 0o600)
+            size = os.fstat(fd).st_size
             # A line torn by an earlier crash or full disk has no newline: start on a fresh line
             # so this entry is not glued to the fragment (the reader skips the fragment alone).
-            if st.st_size > 0 and not self._ends_with_newline(st.st_size):
+            if size > 0 and not _ends_with_newline(fd, size):
                 line = b"\n" + line
             written = os.write(fd, line)
             if written != len(line):
@@ -174,21 +203,10 @@ class AuditLog:
         finally:
             os.close(fd)
 
-    def _ends_with_newline(self, size: int) -> bool:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return True  # cannot tell: do not add a blank line for nothing
-        try:
-            return os.pread(fd, 1, size - 1) in (b"\n", b"")
-        except OSError:
-            return True
-        finally:
-            os.close(fd)
-
     def _size(self) -> int:
+        # lstat: a symlink at the path is not rotated away (it is refused when appending).
         try:
-            return self.path.stat().st_size
+            return self.path.lstat().st_size
         except FileNotFoundError:
             return 0
 
@@ -232,7 +250,7 @@ class AuditLog:
             if candidate.name.startswith(prefix) and suffix.isdigit():
                 backups.append((int(suffix), candidate))
         ordered = [p for _, p in sorted(backups, reverse=True)]
-        if self.path.exists():
+        if os.path.lexists(self.path):  # a dangling symlink there is listed, then refused
             ordered.append(self.path)
         return ordered
 
@@ -242,7 +260,10 @@ class AuditLog:
     def scan(self, *, since: datetime | None = None) -> AuditScan:
         """Every readable entry, oldest first; torn or garbled lines are skipped and counted.
 
-        ``OSError`` when a file exists but cannot be read (the caller says so).
+        A file that cannot be read (unreadable, or a FIFO, device or symlink planted in its place)
+        is named in ``unreadable`` with the reason, and the others are read: never an exception
+        for one bad file, never a hang on a FIFO. A lock that is not a regular file is not waited
+        on either: the files are read without it.
         """
         cutoff = as_utc(since) if since is not None else None
         result = AuditScan()
@@ -250,8 +271,11 @@ class AuditLog:
             result.files = self.files()
             for path in result.files:
                 try:
-                    data = path.read_bytes()
+                    data = _read_regular(path)
                 except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    result.unreadable.append((path, _why(exc)))
                     continue
                 for raw in data.split(b"\n"):
                     if not raw.strip():
@@ -268,3 +292,33 @@ class AuditLog:
     def read(self, *, since: datetime | None = None) -> list[AuditEntry]:
         """Entries oldest first across rotated files (``scan`` also says how many were skipped)."""
         return self.scan(since=since).entries
+
+    def attempts(self, *, since: datetime | None = None) -> AttemptScan:
+        """One row per cancel attempt, oldest first: intent and outcome lines paired by attempt id
+        across every file (``audit.attempts``), then ``since`` applied to each row's time (when
+        its request was sent), so a pair is never split by the cutoff."""
+        scan = self.scan()
+        rows = pair_attempts(scan.entries)
+        if since is not None:
+            cutoff = as_utc(since)
+            rows = [row for row in rows if row.time >= cutoff]
+        return AttemptScan(rows, scan)
+
+
+def _ends_with_newline(fd: int, size: int) -> bool:
+    try:
+        return os.pread(fd, 1, size - 1) in (b"\n", b"")
+    except OSError:
+        return True  # cannot tell: do not add a blank line for nothing
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of the regular file ``path``; ``NotARegularFile`` for anything else, at once."""
+    fd = open_private_fd(path, os.O_RDONLY)
+    try:
+        chunks: list[bytes] = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

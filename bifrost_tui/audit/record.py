@@ -21,7 +21,9 @@ from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.outcomes import CancelResult
 
 #: Version of one line's JSON shape (``"version"`` in every line and in ``audit --json``).
-AUDIT_VERSION = 1
+#: 2 added write-ahead: ``event`` ("intent" before a request leaves, "outcome" after) and
+#: ``attempt_id`` pairing the two; a version-1 line is an outcome without an attempt id.
+AUDIT_VERSION = 2
 #: A line never exceeds this many bytes: under PIPE_BUF (4096 on Linux), so even a FIFO or an odd
 #: filesystem gets each line in one piece; on a local file O_APPEND already makes each write whole.
 MAX_LINE_BYTES = 4096
@@ -40,6 +42,7 @@ _FIELD_MAX_CHARS: dict[str, int] = {
     "request_id": 256,
     "bulk_id": 128,
     "reason": 300,
+    "attempt_id": 64,
 }
 _TRUNCATION_MARK = "…"
 
@@ -54,7 +57,15 @@ class AuditOutcome(StrEnum):
     NOT_SENT = "not_sent"  # refused locally (read-only profile, not confirmed...)
 
 
+class AuditEvent(StrEnum):
+    """Which half of an attempt a line records (write-ahead: intent before the request)."""
+
+    INTENT = "intent"  # written before the cancel leaves; its outcome reads "unknown" until paired
+    OUTCOME = "outcome"  # what came of it (or of a batch that was never sent)
+
+
 OUTCOMES: frozenset[str] = frozenset(o.value for o in AuditOutcome)
+EVENTS: frozenset[str] = frozenset(e.value for e in AuditEvent)
 SOURCES: frozenset[str] = frozenset({"cli", "console"})
 
 
@@ -138,6 +149,12 @@ class AuditEntry:
     reason: str | None = None
     #: Names of the fields cut to keep the line under MAX_LINE_BYTES (set when read back).
     truncated: tuple[str, ...] = ()
+    #: "intent" (before the request leaves) or "outcome" (after, or for a batch never sent).
+    event: str = AuditEvent.OUTCOME.value
+    #: Pairs an intent with its outcome, also across rotated files; None for what was never sent.
+    attempt_id: str | None = None
+    #: False on an outcome whose intent line could not be written (the record has a gap there).
+    intent_written: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.time, datetime):
@@ -156,6 +173,10 @@ class AuditEntry:
         ):
             raise TypeError("http_status must be an int or None")
         object.__setattr__(self, "truncated", tuple(self.truncated))
+        event = getattr(self.event, "value", self.event)
+        if event not in EVENTS:
+            raise ValueError(f"unknown audit event {event!r}")
+        object.__setattr__(self, "event", str(event))
 
     def to_json(self) -> dict[str, Any]:
         """The entry as JSON-ready data (without the ``version`` key the line adds)."""
@@ -176,7 +197,11 @@ class AuditEntry:
             "error": self.error,
             "request_id": self.request_id,
             "reason": self.reason,
+            "event": self.event,
+            "attempt_id": self.attempt_id,
         }
+        if not self.intent_written:
+            data["intent_written"] = False
         if self.truncated:
             data["truncated"] = list(self.truncated)
         return data
@@ -208,6 +233,9 @@ class AuditEntry:
         status = data.get("http_status")
         if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
             raise ValueError("bad http_status")
+        intent_written = data.get("intent_written", True)
+        if not isinstance(intent_written, bool):
+            raise ValueError("bad intent_written")
         truncated = data.get("truncated") or []
         if not isinstance(truncated, list) or not all(isinstance(t, str) for t in truncated):
             raise ValueError("bad truncated")
@@ -230,6 +258,9 @@ class AuditEntry:
                 state_after=text("state_after"),
                 reason=text("reason"),
                 truncated=tuple(truncated),
+                event=text("event") or AuditEvent.OUTCOME.value,
+                attempt_id=text("attempt_id"),
+                intent_written=intent_written,
             )
         except TypeError as exc:
             raise ValueError(str(exc)) from None

@@ -1,13 +1,14 @@
-"""Audit entries for people: the rows and headings of the CLI table and the console screen."""
+"""Audit attempts for people: the rows and headings of the CLI table and the console screen."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bifrost_tui.audit.record import AuditEntry
+from bifrost_tui.audit.attempts import AttemptRow
 from bifrost_tui.textsafe import safe_text
 
-#: Column headings of ``render_entries`` rows (the CLI table and the console's audit screen).
+#: Column headings of ``render_attempts`` rows (the CLI table and the console's audit screen).
+#: TIME is when the request was sent (its intent line), else when the line was written.
 AUDIT_COLUMNS: tuple[str, ...] = (
     "TIME (UTC)",
     "SOURCE",
@@ -23,11 +24,12 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def render_entry(entry: AuditEntry, *, detail_width: int | None = 120) -> tuple[str, ...]:
+def render_attempt(row: AttemptRow, *, detail_width: int | None = 120) -> tuple[str, ...]:
     """One row of plain, terminal-safe strings; the batch id is never cut."""
+    entry = row.entry
     before = entry.state_before or "?"
     after = entry.state_after or ("?" if entry.outcome in ("accepted", "unknown") else "—")
-    detail = "; ".join(t for t in (entry.error, entry.reason) if t)
+    detail = "; ".join(t for t in (entry.error, entry.reason, row.note) if t)
     if entry.truncated:
         detail = f"{detail} [truncated: {', '.join(entry.truncated)}]".strip()
     source = entry.source if entry.bulk_id is None else f"{entry.source} bulk"
@@ -46,8 +48,8 @@ def render_entry(entry: AuditEntry, *, detail_width: int | None = 120) -> tuple[
     )
 
 
-def render_entries(
-    entries: Iterable[AuditEntry], *, detail_width: int | None = 120
+def render_attempts(
+    rows: Iterable[AttemptRow], *, detail_width: int | None = 120
 ) -> list[tuple[str, ...]]:
-    """Rows matching AUDIT_COLUMNS, oldest first, every untrusted string through ``safe_text``."""
-    return [render_entry(e, detail_width=detail_width) for e in entries]
+    """Rows matching AUDIT_COLUMNS, in the order given; every untrusted string is ``safe_text``."""
+    return [render_attempt(r, detail_width=detail_width) for r in rows]

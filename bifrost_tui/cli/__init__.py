@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bifrost-tui`` with ``argv`` (default: the process's arguments); the exit code."""
     import sys
 
+    # Last resort: what the terminal's encoding cannot show is printed as an escape, never fatal.
+    for stream in (sys.stdout, sys.stderr):
+        getattr(stream, "reconfigure", lambda **_: None)(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     from bifrost_tui.cli.exitcodes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -40,8 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         error(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        error("interrupted")
+    except KeyboardInterrupt as exc:
+        from bifrost_tui.cli.signals import was_reported
+
+        if not was_reported(exc):
+            error("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `bifrost-tui batches list | head`: the reader left; say nothing more.
@@ -80,8 +86,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run_batches(args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
 
-    from bifrost_tui.cli.output import report_error, warn
+    from bifrost_tui.cli.output import error, report_error, warn
+    from bifrost_tui.cli.signals import Signalled, was_reported
     from bifrost_tui.core.skew import SkewTracker, skew_words
     from bifrost_tui.gateway.errors import GatewayError
 
@@ -96,6 +104,11 @@ def _run_batches(args: argparse.Namespace) -> int:
         return asyncio.run(command(args, connection))
     except GatewayError as exc:  # a last resort: every command reports its own errors
         return report_error(exc, getattr(args, "json", False))
+    except Signalled as exc:  # SIGTERM or SIGHUP while no cancel was in flight
+        if not was_reported(exc):
+            with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+                error(f"interrupted ({exc})")
+        return exc.exit_code
 
 
 def _batch_command(action: str) -> BatchCommand:
@@ -137,7 +150,7 @@ def _run_console(args: argparse.Namespace) -> int:
     connection = _open_connection(args, allow_none=True)
     from bifrost_tui.ui.app import run_console  # the one place the CLI imports Textual
 
-    return run_console(connection, mouse=not args.no_mouse, bell=not args.no_bell)
+    return run_console(connection, mouse=not args.no_mouse, bell=not args.no_bell, grace=args.grace)
 
 
 __all__ = ["main"]

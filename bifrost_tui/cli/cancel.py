@@ -11,10 +11,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bifrost_tui.cli.cancel_send import Unreadable, send_cancels
 from bifrost_tui.cli.exitcodes import (
     EXIT_GATEWAY_REFUSED,
     EXIT_LOCAL_REFUSAL,
@@ -23,17 +23,25 @@ from bifrost_tui.cli.exitcodes import (
     EXIT_USAGE,
     exit_code_for_error,
 )
-from bifrost_tui.cli.output import CancelReport, error, print_cancel, warn
+from bifrost_tui.cli.output import CancelReport, error, warn
+from bifrost_tui.cli.signals import (
+    Output,
+    Signalled,
+    mark_reported,
+    raised_by_signal,
+    raising_handlers,
+    signal_exit_code,
+    signum_of,
+)
 from bifrost_tui.core.bulk import (
-    DEFAULT_CONCURRENCY,
     ItemOutcome,
     ItemResult,
     Selection,
     confirm_word,
     needs_typed_confirmation,
-    run_bulk,
     select,
 )
+from bifrost_tui.core.interrupt import signal_name
 from bifrost_tui.core.store import Key
 from bifrost_tui.formatting import STATE_LABELS, ago, counts_text
 from bifrost_tui.gateway.errors import GatewayError, NotFound
@@ -42,9 +50,9 @@ from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.textsafe import safe_text
 
 if TYPE_CHECKING:
+    from bifrost_tui.audit.hook import AuditTrail
     from bifrost_tui.config.connection import Connection
     from bifrost_tui.gateway.client import GatewayClient
-    from bifrost_tui.gateway.outcomes import CancelResult
 
 SHOW_FIRST = 10
 
@@ -55,10 +63,6 @@ class CancelAbort(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
-
-
-#: A batch that could not be read before its cancel, and the error that said so.
-Unreadable = tuple[ItemResult, GatewayError]
 
 
 def add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +96,9 @@ def add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrency", type=int, default=None, metavar="N", help="cancels in flight at once"
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    from bifrost_tui.cli.parser import add_grace_argument
+
+    add_grace_argument(parser, default=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="JSON (one object per line for bulk)")
 
 
@@ -104,6 +111,10 @@ def _read_ids_file(path: str, provider: str | None) -> list[Key]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CancelAbort(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
+    except UnicodeDecodeError as exc:
+        raise CancelAbort(
+            f"{path}: not UTF-8 text (byte {exc.start}); nothing sent", EXIT_USAGE
+        ) from None
     stripped = text.strip()
     keys: list[Key] = []
     if stripped.startswith("{"):
@@ -222,8 +233,21 @@ async def _select_ids(keys: list[Key], client: GatewayClient) -> tuple[Selection
 async def cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
     bulk = bool(args.all_active or args.ids_from or len(args.batch_ids) > 1)
     report = CancelReport(args.json, gateway=conn.display_url, dry_run=args.dry_run)
+    out = Output()
     try:
-        return await _cancel(args, conn, bulk, report)
+        # Until the cancels are sent (listing, reading, the prompt) a signal ends the command
+        # with nothing sent; while they are in flight ``send_cancels`` takes them.
+        with raising_handlers():
+            return await _cancel(args, conn, bulk, report, out)
+    except (KeyboardInterrupt, Signalled) as exc:
+        return _interrupted_before_sending(exc, report, out)
+    except asyncio.CancelledError:
+        # A signal raised out of the event loop's wait: ``asyncio.run`` cancels this on its way
+        # out (and exits with the signal's code); say so, with the summary, before it does.
+        raised = raised_by_signal()
+        if raised is not None:
+            _interrupted_before_sending(raised, report, out)
+        raise
     except CancelAbort as exc:
         error(str(exc))
         return report.finish(exc.code, message=str(exc))
@@ -232,8 +256,18 @@ async def cmd_cancel(args: argparse.Namespace, conn: Connection) -> int:
         return report.finish(exit_code_for_error(exc), message=exc.describe())
 
 
+def _interrupted_before_sending(exc: BaseException, report: CancelReport, out: Output) -> int:
+    signum = signum_of(exc)
+    message = f"interrupted ({signal_name(signum)}) before any cancel was sent: nothing sent"
+    code = signal_exit_code(signum)
+    mark_reported(exc)
+    out(lambda: error(message))
+    out(lambda: report.finish(code, message=message, interrupted_by=signal_name(signum)))
+    return code
+
+
 async def _cancel(
-    args: argparse.Namespace, conn: Connection, bulk: bool, report: CancelReport
+    args: argparse.Namespace, conn: Connection, bulk: bool, report: CancelReport, out: Output
 ) -> int:
     provider = args.provider[0] if args.provider else None
     if args.all_active and (args.batch_ids or args.ids_from):
@@ -243,12 +277,13 @@ async def _cancel(
     if args.batch_ids and (provider is None or len(args.provider) > 1):
         raise CancelAbort("batch ids need exactly one --provider", EXIT_USAGE)
     if conn.settings.read_only and not args.dry_run:
-        why = "the profile is read-only" if conn.profile_read_only else "--read-only is set"
+        why = conn.settings.read_only_source
         for item in _audit_refusal(conn, args, why):
             report.add(item)
         raise CancelAbort(f"not cancelling: {why}", EXIT_LOCAL_REFUSAL)
     if args.concurrency is not None and not 1 <= args.concurrency <= 64:
         raise CancelAbort("--concurrency must be between 1 and 64", EXIT_USAGE)
+    trail = _trail(conn, bulk=bulk, out=out)
 
     async with conn.client() as client:
         warnings: list[str] = []
@@ -262,13 +297,15 @@ async def _cancel(
             selection, failed = await _select_ids(keys, client)
             if not bulk and failed:
                 item, exc = failed[0]
+                if not args.dry_run:
+                    trail.outcome(item)  # a cancel whose pre-read failed still leaves its line
                 error(item.reason or "cannot read the batch")
                 report.add(item, error=exc)
                 return report.finish(report.exit_code(single=True))
         for warning in warnings:
             warn(warning)
         if not bulk:
-            return await _cancel_one(args, conn, client, selection.batches[0], report)
+            return await _cancel_one(args, conn, client, selection.batches[0], report, trail, out)
 
         count = len(selection.keys)
         if args.expect_count is not None and count != args.expect_count:
@@ -281,6 +318,8 @@ async def _cancel(
             _print_selection(selection, conn, report, dry_run=True, failed=failed)
             return report.finish(report.exit_code(single=False), selection=selection)
         if count == 0:
+            for item, _ in failed:
+                trail.outcome(item)
             _print_selection(selection, conn, report, dry_run=False, failed=failed)
             print("nothing to cancel", file=sys.stderr)
             return report.finish(report.exit_code(single=False), selection=selection)
@@ -295,7 +334,9 @@ async def _cancel(
                 return report.finish(
                     EXIT_LOCAL_REFUSAL, selection=selection, message="not confirmed"
                 )
-        return await _run(args, conn, client, selection, failed, report)
+        return await send_cancels(
+            args, conn, client, selection, failed, report, trail, out, single=False
+        )
 
 
 def _interactive() -> bool:
@@ -354,62 +395,6 @@ def _print_selection(
         print(f"  cannot read {safe_text(item.key[1])}: {safe_text(item.reason or '')}")
 
 
-async def _run(
-    args: argparse.Namespace,
-    conn: Connection,
-    client: GatewayClient,
-    selection: Selection,
-    failed: list[Unreadable],
-    report: CancelReport,
-) -> int:
-    known = {b.key: b for b in selection.batches}
-    concurrency = args.concurrency or conn.settings.bulk_concurrency or DEFAULT_CONCURRENCY
-    audit = _audit_hook(conn, bulk=True)
-    # The error behind an item that never got a cancel result (the request never left).
-    errors: dict[Key, GatewayError] = {}
-
-    async def cancel(key: Key) -> CancelResult:
-        try:
-            return await client.cancel_batch(key[0], key[1])
-        except GatewayError as exc:
-            errors[key] = exc
-            raise
-
-    def record(item: ItemResult, exc: GatewayError | None) -> None:
-        audit(item)
-        report.add(item, error=exc, batch=known.get(item.key))
-        if not args.json:
-            _print_item(item)
-
-    for item, exc in failed:
-        record(item, exc)
-    summary = await run_bulk(
-        selection.keys,
-        cancel=cancel,
-        current=known.get,
-        concurrency=concurrency,
-        on_result=lambda item: record(item, errors.get(item.key)),
-    )
-    summary.items[:0] = [item for item, _ in failed]
-    summary.total += len(failed)
-    code = report.exit_code(single=False)
-    if not args.json:
-        print(summary.words())
-        for item in summary.troubled:
-            print(
-                f"  {item.outcome}: {safe_text(item.key[0])} {safe_text(item.key[1])}: "
-                f"{safe_text(item.message or '')}"
-            )
-    return report.finish(code, selection=selection)
-
-
-def _print_item(item: ItemResult) -> None:
-    batch = item.result.batch if item.result is not None else None
-    now_state = f" → {safe_text(batch.processing_status)}" if batch is not None else ""
-    why = f": {safe_text(item.message)}" if item.message and item.outcome != "accepted" else ""
-    print(f"{item.outcome:<8} {safe_text(item.key[0])} {safe_text(item.key[1])}{now_state}{why}")
-
-
 # --------------------------------------------------------------------------- one batch
 
 
@@ -419,18 +404,20 @@ async def _cancel_one(
     client: GatewayClient,
     before: Batch,
     report: CancelReport,
+    trail: AuditTrail,
+    out: Output,
 ) -> int:
-    audit = _audit_hook(conn, bulk=False)
     selection = Selection([before.key], [before])
     if not before.cancellable:
         reason = (
             f"not cancelling: batch is {before.processing_status or 'of unknown status'} "
             f"({STATE_LABELS[before.state]}); only active batches can be cancelled"
         )
+        item = ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=reason)
+        if not args.dry_run:
+            trail.outcome(item)
         error(reason)
-        report.add(
-            ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=reason), batch=before
-        )
+        report.add(item, batch=before)
         return report.finish(report.exit_code(single=True), selection=selection)
     if args.dry_run:
         _print_selection(selection, conn, report, dry_run=True, failed=[])
@@ -460,42 +447,32 @@ async def _cancel_one(
             )
             report.add(item, batch=before)
             return report.finish(report.exit_code(single=True), selection=selection)
-    try:
-        result = await client.cancel_batch(before.provider, before.id)
-    except GatewayError as exc:
-        item = ItemResult(before.key, ItemOutcome.NOT_SENT, before.state, reason=exc.describe())
-        audit(item)
-        error(exc.describe())
-        report.add(item, error=exc, batch=before)
-        return report.finish(report.exit_code(single=True), selection=selection)
-    item = ItemResult(before.key, result.outcome.value, before.state, result=result)
-    audit(item)
-    report.add(item, batch=before)
-    if not args.json:
-        print_cancel(result)
-    return report.finish(report.exit_code(single=True), selection=selection)
+    return await send_cancels(args, conn, client, selection, [], report, trail, out, single=True)
 
 
 # --------------------------------------------------------------------------- audit
 
 
-def _audit_hook(conn: Connection, *, bulk: bool) -> Callable[[ItemResult], None]:
-    """Append one audit line per outcome; a failure is said on stderr, never stops the cancel."""
-    from bifrost_tui.audit.hook import recorder
+def _trail(conn: Connection, *, bulk: bool, out: Output) -> AuditTrail:
+    """The run's audit: a failure is said on stderr (before the cancel leaves), never stops it."""
+    from bifrost_tui.audit.hook import AuditTrail
 
-    return recorder(
-        conn, source="cli", bulk=bulk, on_failure=lambda exc: error(f"audit log not written: {exc}")
+    return AuditTrail(
+        conn,
+        source="cli",
+        bulk=bulk,
+        on_failure=lambda exc: out(lambda: error(f"{exc} (the record of this run has a gap)")),
     )
 
 
 def _audit_refusal(conn: Connection, args: argparse.Namespace, why: str) -> list[ItemResult]:
     """Audit a read-only refusal; returns the named batches' ``not_sent`` items."""
     provider = args.provider[0] if args.provider else "*"
-    record = _audit_hook(conn, bulk=False)
+    trail = _trail(conn, bulk=False, out=Output())
     items: list[ItemResult] = []
     for batch_id in args.batch_ids or ["*"]:
         item = ItemResult((provider, batch_id), ItemOutcome.NOT_SENT, None, reason=why)
-        record(item)
+        trail.outcome(item)
         if batch_id != "*":
             items.append(item)
     return items

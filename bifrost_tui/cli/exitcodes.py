@@ -12,13 +12,20 @@ EXIT_USAGE = 2  # usage or configuration error
 EXIT_UNREACHABLE = 3  # gateway unreachable, timed out, or down behind its proxy (502/503/504)
 EXIT_PARTIAL = 4  # partial: some providers or batches failed, or a cancel's outcome is unknown
 EXIT_LOCAL_REFUSAL = 5  # refused locally (read-only, not cancellable, not confirmed)
-EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C)
+EXIT_INTERRUPTED = 130  # interrupted (Ctrl-C, SIGINT): 128 + the signal's number
+EXIT_HANGUP = 129  # the terminal or SSH link was lost (SIGHUP)
+EXIT_TERMINATED = 143  # terminated (SIGTERM, `kill`)
 
 
 def exit_code_for_error(error: GatewayError | None) -> int:
-    """Unreachable, timed out or a 5xx from a proxy: 3. Anything the gateway said no to: 1."""
+    """Unreachable, timed out or a 5xx from a proxy: 3. Anything the gateway said no to: 1.
+
+    A redirect (any 3xx, on any call) is never followed: the base URL is wrong, so 2.
+    """
     if error is None:
         return EXIT_OK
+    if error.status is not None and 300 <= error.status < 400:
+        return EXIT_USAGE
     if isinstance(error, Unreachable | GatewayTimeout | ServerError):
         return EXIT_UNREACHABLE
     return EXIT_GATEWAY_REFUSED

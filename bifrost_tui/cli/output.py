@@ -173,9 +173,10 @@ class CancelReport:
         *,
         selection: Selection | None = None,
         message: str | None = None,
+        interrupted_by: str | None = None,
     ) -> int:
         """The summary line (with ``--json``); returns ``code``. ``message`` says why nothing (more)
-        was sent when the command stopped early."""
+        was sent when the command stopped early; ``interrupted_by`` names the signal that did."""
         if self.as_json:
             emit_line(
                 {
@@ -188,6 +189,8 @@ class CancelReport:
                         "per_provider": dict(selection.per_provider()) if selection else {},
                         "excluded": dict(selection.excluded) if selection else {},
                         "error": message,
+                        "interrupted": interrupted_by is not None,
+                        "signal": interrupted_by,
                         "exit_code": code,
                     }
                 }

@@ -7,6 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bifrost_tui import __version__
+from bifrost_tui.core.interrupt import DEFAULT_GRACE
+
+#: The longest ``--grace``: an hour.
+MAX_GRACE = 3600.0
 
 
 def _connection_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -31,6 +35,31 @@ def _connection_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> Non
     )
 
 
+def grace_seconds(text: str) -> float:
+    """``--grace``: seconds, 0 to an hour (0: do not wait for the cancels in flight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= MAX_GRACE:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_GRACE:g} seconds")
+    return value
+
+
+def add_grace_argument(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """``--grace S``: after a signal (or a confirmed quit), how long to wait for the cancels
+    already sent before they read ``unknown``. On ``batches cancel`` it defaults to SUPPRESS, so a
+    ``--grace`` given before the subcommand is kept."""
+    parser.add_argument(
+        "--grace",
+        type=grace_seconds,
+        default=default,
+        metavar="S",
+        help=f"on Ctrl-C, SIGTERM or SIGHUP, wait up to S seconds for the cancels in flight "
+        f"(default {DEFAULT_GRACE:g}; 0: do not wait)",
+    )
+
+
 #: Top-level commands and their one-line help. Only the command being run gets its full argument
 #: set (and imports its module): the scriptable path starts fast and never imports Textual.
 COMMANDS = {
@@ -47,7 +76,7 @@ BATCH_ACTIONS = {
     "watch": "print status changes until the watched batches end",
 }
 #: Top-level options that take a value (their value is never a command name).
-_VALUED = {"--profile", "--url", "--refresh"}
+_VALUED = {"--profile", "--url", "--refresh", "--grace"}
 
 
 def _chosen(argv: Sequence[str], names: Iterable[str]) -> str | None:
@@ -79,6 +108,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-bell", action="store_true", help="no terminal bell when a cancelled batch ends"
     )
+    add_grace_argument(parser, default=DEFAULT_GRACE)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     everything = argv is None
     chosen = _chosen(argv or [], COMMANDS)
@@ -168,4 +198,4 @@ def _add_sim(sub: Any, argv: Sequence[str] | None) -> None:
     add_sim_arguments(sub.add_parser("sim", help=COMMANDS["sim"]))
 
 
-__all__ = ["BATCH_ACTIONS", "COMMANDS", "build_parser"]
+__all__ = ["BATCH_ACTIONS", "COMMANDS", "add_grace_argument", "build_parser"]

@@ -20,6 +20,7 @@ from bifrost_tui.cli.exitcodes import (
     exit_code_for_error,
 )
 from bifrost_tui.cli.output import emit_line, error, warn
+from bifrost_tui.cli.signals import cancelling_on_signals, signal_exit_code
 from bifrost_tui.core.watch import WatchEvent, watch_batches
 from bifrost_tui.formatting import STATE_LABELS, counts_text
 from bifrost_tui.gateway.models import State
@@ -37,8 +38,9 @@ MIN_INTERVAL = 1.0
 _EPILOG = """\
 exit codes: 0 every watched batch ended successfully; 4 some ended canceled, failed or expired, or
 vanished; 1 a batch was not found (or the gateway refused) at start; 3 the gateway was unreachable
-at start; 2 usage; 130 interrupted. With --json every line is one JSON object: {"version": 1,
-"event": {...}} per change and {"version": 1, "summary": {...}} last."""
+at start; 2 usage; 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP. With --json every line is
+one JSON object: {"version": 1, "event": {...}} per change and {"version": 1, "summary": {...}}
+last."""
 
 
 def add_watch_arguments(
@@ -146,21 +148,30 @@ async def _targets(
             f"{args.provider}: listing partial, some active batches may be "
             f"missing: {listing.missing or ''}"
         )
+    from bifrost_tui.gateway.ids import unencodable
+
     known = set(targets)
     for batch in listing.batches:
         if batch.state in (State.ACTIVE, State.CANCELING) and batch.key not in known:
             known.add(batch.key)
+            bad = unencodable(batch.id)
+            if bad is not None:
+                # It can never be read back; the others are watched all the same.
+                warn(f"not watching {batch.id}: the batch id is not valid text ({bad})")
+                continue
             targets.append(batch.key)
     return targets
 
 
 def _start_failure_code(failures: Sequence[WatchEvent]) -> int:
-    """Exit code when the first read of some batch failed: 3 if the gateway could not be reached,
-    else 1 (not found, or refused)."""
+    """Exit code when the first read of some batch failed: 2 if the gateway redirected, 3 if it
+    could not be reached, else 1 (not found, or refused)."""
     codes = {
         exit_code_for_error(e.error) if e.error is not None else EXIT_GATEWAY_REFUSED
         for e in failures
     }
+    if EXIT_USAGE in codes:
+        return EXIT_USAGE
     return EXIT_UNREACHABLE if EXIT_UNREACHABLE in codes else EXIT_GATEWAY_REFUSED
 
 
@@ -236,6 +247,11 @@ async def run_watch(
     first_round: list[WatchEvent] = []
     start_failures: list[WatchEvent] = []
     interrupted = False
+    caught: list[int] = []  # the signal that ended the watch: Ctrl-C, SIGTERM or SIGHUP
+    signals = contextlib.ExitStack()
+    current = asyncio.current_task()
+    if current is not None:
+        signals.enter_context(cancelling_on_signals(current, caught))
     try:
         async with conn.client() as client:
             found = await _targets(client, args, ids)
@@ -271,11 +287,13 @@ async def run_watch(
                             break
     except (KeyboardInterrupt, asyncio.CancelledError):
         # Ctrl-C: asyncio.run cancels this task; answering with a summary and 130 is the point of
-        # a watch in a second pane, so the cancellation ends here.
+        # a watch in a second pane, so the cancellation ends here. SIGTERM and SIGHUP alike.
         interrupted = True
+    finally:
+        signals.close()
 
     if interrupted:
-        code = EXIT_INTERRUPTED
+        code = signal_exit_code(caught[0]) if caught else EXIT_INTERRUPTED
     elif start_failures:
         code = _start_failure_code(start_failures)
         noun = "batch" if len(start_failures) == 1 else "batches"

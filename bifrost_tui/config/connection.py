@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bifrost_tui.clock import Clock, SystemClock
+from bifrost_tui.config import paths, trust
 from bifrost_tui.config.errors import ConfigError, NoGatewayChosen
 from bifrost_tui.config.model import ENV_READ_ONLY, env_flag
 from bifrost_tui.config.resolve import ResolvedConnection, resolve_connection
@@ -46,11 +47,6 @@ class Connection:
     @property
     def profile_name(self) -> str | None:
         return self.settings.profile
-
-    @property
-    def profile_read_only(self) -> bool:
-        """The profile itself (not a flag) is read-only: the operator is told a different reason."""
-        return "profile" in self.settings.read_only_reasons
 
     @property
     def label(self) -> str:
@@ -135,6 +131,8 @@ def open_connection(
         return demo_connection(read_only_reasons=flag_reasons + env_reasons, refresh=refresh or 5.0)
     from bifrost_tui.config.store import ProfileStore
 
+    # Before any request: the audit of a cancel is written there, by code that never checks.
+    state_warnings = trust.check_state_dir(paths.state_dir(), paths.audit_file(), env)
     try:
         resolved = resolve_connection(
             profile_name=profile,
@@ -157,4 +155,6 @@ def open_connection(
             ),
             client_config=None,
         )
+    if state_warnings:
+        resolved = replace(resolved, warnings=(*resolved.warnings, *state_warnings))
     return Connection(settings=resolved, client_config=resolved.client_config())

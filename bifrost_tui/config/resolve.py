@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from bifrost_tui.config import trust
 from bifrost_tui.config.errors import ConfigError, NoGatewayChosen, ProfileNotFound
 from bifrost_tui.config.model import (
     ENV_DASHBOARD_PASSWORD,
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
     # Only a type here: the demo builds a ResolvedConnection without the profiles file's code.
     from bifrost_tui.config.store import ProfileStore
     from bifrost_tui.gateway.client import ClientConfig
+
+
+#: How each source of read-only reads in a refusal.
+_READ_ONLY_WORDS = {
+    "profile": "the profile is read-only",
+    "--read-only": "--read-only is set",
+    ENV_READ_ONLY: f"{ENV_READ_ONLY} is set",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,12 @@ class ResolvedConnection:
             verify=self.verify,
             allow_insecure_http=self.allow_insecure_http,
         )
+
+    @property
+    def read_only_source(self) -> str:
+        """What made the connection read-only, in words: "BIFROST_READ_ONLY is set", ..."""
+        words = [_READ_ONLY_WORDS.get(r, f"{r} is set") for r in self.read_only_reasons]
+        return " and ".join(words) or "the connection is read-only"
 
     def to_json(self) -> dict[str, Any]:
         """Redacted, JSON-ready view (for --json and diagnostics): no secret values."""
@@ -300,6 +315,8 @@ def resolve_connection(
         ca_path = Path(ca_bundle).expanduser()
         if not ca_path.is_file():
             raise ConfigError(f"CA bundle not found: {safe_text(str(ca_path))}")
+        # Whoever can change the bundle can intercept TLS, and so read the key.
+        warnings.extend(trust.check([("CA bundle", ca_path)], env))
         verify = str(ca_path)
     elif not base.verify_tls:
         warnings.append(

@@ -21,7 +21,7 @@ from typing import Any
 import tomlkit
 from pydantic import SecretStr, ValidationError
 
-from bifrost_tui.config import paths
+from bifrost_tui.config import paths, trust
 from bifrost_tui.config.errors import (
     ConcurrentModification,
     ConfigError,
@@ -37,7 +37,7 @@ from bifrost_tui.config.model import (
     validate_profile_name,
     validation_problems,
 )
-from bifrost_tui.files import atomic_write, ensure_private_dir, flocked
+from bifrost_tui.files import NotARegularFile, atomic_write, ensure_private_dir, flocked
 from bifrost_tui.textsafe import quoted, safe_text
 
 SCHEMA_VERSION = 1
@@ -291,10 +291,19 @@ class ProfileStore:
                     )
         return loaded
 
+    def _check_trust(self) -> list[str]:
+        """Refuse (``UntrustedPath``) a directory or file someone else owns or can write."""
+        return trust.check(trust.profile_file_paths(self.path, self.backup_path))
+
     def load(self) -> ProfilesFile:
-        """Read and validate. A missing file is an empty, valid one; a broken file raises."""
+        """Read and validate. A missing file is an empty, valid one; a broken file raises.
+
+        A file, directory or backup that someone else owns or can write is refused first.
+        """
+        trusted_anyway = self._check_trust()
         data = self._read_bytes()
         loaded = self._parse(data)
+        loaded.warnings[:0] = trusted_anyway
         self._known_digest = loaded.digest
         return loaded
 
@@ -315,10 +324,18 @@ class ProfileStore:
                 stack.enter_context(flocked(self.lock_path, blocking=False))
             except BlockingIOError:
                 raise ConcurrentModification(self.path, "is being written right now") from None
+            except NotARegularFile as exc:  # a FIFO or symlink planted at the lock: never waited on
+                raise ProfileFileError(self.lock_path, [FileIssue(str(exc.strerror))]) from None
             yield
 
     def _mutate(self, change: Any) -> ProfilesFile:
-        """Read, check, apply ``change(doc, current)`` to the tomlkit document, validate, write."""
+        """Read, check, apply ``change(doc, current)`` to the tomlkit document, validate, write.
+
+        A ``profiles.toml`` that is a symlink stays one: its target is replaced, atomically, in
+        the target's own directory.
+        """
+        ensure_private_dir(self.path.parent)  # a directory of ours is made private first
+        trusted_anyway = self._check_trust()
         with self._locked():
             data = self._read_bytes()
             digest = hashlib.sha256(data).hexdigest() if data is not None else None
@@ -346,8 +363,9 @@ class ProfileStore:
                 raise ConcurrentModification(self.path, "changed while it was being updated")
             if data is not None:
                 atomic_write(self.backup_path, data)
-            atomic_write(self.path, new_data)
+            atomic_write(self.path.resolve(), new_data)
             self._known_digest = result.digest
+            result.warnings[:0] = trusted_anyway
             return result
 
     def add(self, name: str, settings: Mapping[str, Any], *, make_default: bool = False) -> Profile:

@@ -8,6 +8,7 @@ items never started are ``not_sent``; items whose request left are waited for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bifrost_tui.core.store import Key
 from bifrost_tui.core.text_filter import text_matches
-from bifrost_tui.gateway.errors import GatewayError, GatewayTimeout, Unreachable
+from bifrost_tui.gateway.errors import GatewayError, GatewayTimeout, RequestRejected, Unreachable
 from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult
 
@@ -96,12 +97,15 @@ async def run_bulk(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_result: Callable[[ItemResult], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    abandon: asyncio.Event | None = None,
 ) -> BulkSummary:
     """Cancel ``keys`` with at most ``concurrency`` requests in flight.
 
     ``current`` gives the batch as known right now (to skip what ended since the selection);
     ``should_stop`` is checked before each send: once it says stop, the rest is ``not_sent`` and the
-    requests already sent are waited for, so every item gets its outcome.
+    requests already sent are waited for, so every item gets its outcome. Once ``abandon`` is set
+    (the grace after an interrupt ran out, or a second signal), requests still unanswered stop
+    being waited for and read ``unknown``: they may have landed.
     """
     summary = BulkSummary(total=len(keys))
     semaphore = asyncio.Semaphore(max(1, concurrency))
@@ -130,9 +134,14 @@ async def run_bulk(
                 )
                 return
             try:
-                result = await cancel(key)
-            except (Unreachable, GatewayTimeout) as exc:
-                # Raised only when the request never left: nothing happened to this batch.
+                result = await unless_abandoned(cancel(key), abandon)
+            except Abandoned:
+                summary.interrupted = True
+                finish(ItemResult(key, ItemOutcome.UNKNOWN, before, reason=ABANDONED_REASON))
+                return
+            except (Unreachable, GatewayTimeout, RequestRejected) as exc:
+                # Raised only when the request never left (RequestRejected: refused before
+                # sending, e.g. an id that is not valid text): nothing happened to this batch.
                 finish(ItemResult(key, ItemOutcome.NOT_SENT, before, reason=exc.describe()))
                 return
             except GatewayError as exc:
@@ -142,6 +151,38 @@ async def run_bulk(
 
     await asyncio.gather(*(one(key) for key in keys))
     return summary
+
+
+#: Why an item reads ``unknown`` when the run stopped waiting for its answer.
+ABANDONED_REASON = "interrupted: no answer before exit (the cancel may have landed; not retried)"
+
+
+class Abandoned(Exception):
+    """The run stopped waiting for this request's answer (it may still have landed)."""
+
+
+async def unless_abandoned(
+    request: Awaitable[CancelResult], abandon: asyncio.Event | None
+) -> CancelResult:
+    """``await request``, unless ``abandon`` is set first: then the request is dropped."""
+    if abandon is None:
+        return await request
+    task = asyncio.ensure_future(request)
+    if abandon.is_set():
+        task.cancel()
+    waiter = asyncio.ensure_future(abandon.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise Abandoned
+    if task.cancelled():
+        raise Abandoned
+    return task.result()
 
 
 # --------------------------------------------------------------------------- selection

@@ -24,7 +24,7 @@ from bifrost_tui.core.sorting import (
     remove_sorted,
     store_values,
 )
-from bifrost_tui.core.text_filter import SEP, haystack, text_matches
+from bifrost_tui.core.text_filter import SEP, haystacks, text_matches
 from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, ProviderInfo, State
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
@@ -106,19 +106,19 @@ class BatchStore:
         self.sort_reverse: bool = True  # newest first
         #: Bumped on every change of ``batches``; see ``changed_since``.
         self.version = 0
-        self._log: deque[tuple[int, frozenset[Key] | None]] = deque(maxlen=_LOG_SIZE)
+        self._log: deque[tuple[int, tuple[Key, ...] | None]] = deque(maxlen=_LOG_SIZE)
         # Caches, all kept in step with ``batches`` by ``_commit``.
         self._keys: dict[str, dict[Key, None]] = {}  # per provider, in arrival order
         self._states: dict[Key, State] = {}
         self._active: dict[Key, None] = {}  # keys whose state is not terminal
-        self._hay: dict[Key, str] = {}  # what the text filter searches, lower-cased
         self._values: dict[Key, SortValue] | None = None  # sort values, for _values_key
         self._values_key: SortKey | None = None
         self._order: list[Key] | None = None  # every key, sorted; never mutated once built
         self._order_sig: tuple[SortKey, bool] | None = None
-        # The haystacks lined up with ``_order`` (None: not built): the text filter's pass over
-        # every batch then needs no dict look-up per batch.
+        # The filter's ``haystack`` per batch lined up with ``_order`` (None: not built); only here.
         self._order_hays: list[str] | None = None
+        # The last order dropped and its haystacks, while they read right: to line up again.
+        self._spare: tuple[list[Key], list[str]] | None = None
         self._view: list[Key] | None = None  # ``_order`` filtered; never mutated once built
         self._view_hays: list[str] | None = None  # lined up with a filtered ``_view``
         # Filtered views (and their haystacks) of the current order by filter settings: typing
@@ -189,6 +189,7 @@ class BatchStore:
             seen.add(key)
             old = batches.get(key)
             if old is None:
+                batch.compact()  # the raw JSON as bytes: most of a batch's memory otherwise
                 batches[key] = batch
                 added.add(key)
                 olds[key] = None
@@ -196,6 +197,7 @@ class BatchStore:
                 # (An equal batch would merge into an equal one: no need to build it.)
                 new = old.updated_by(batch)
                 if new != old:
+                    new.compact()
                     batches[key] = new
                     changed.add(key)
                     olds.setdefault(key, old)
@@ -220,6 +222,7 @@ class BatchStore:
         new = batch if old is None else old.updated_by(batch)
         if old is not None and new == old:
             return Diff()
+        new.compact()
         self.batches[key] = new
         self._commit({key: old})
         return Diff(added=frozenset({key})) if old is None else Diff(changed=frozenset({key}))
@@ -228,6 +231,7 @@ class BatchStore:
         """Put batches straight in (benchmarks, tests: the gateway caps what one listing gives)."""
         for batch in batches:
             key = batch.key
+            batch.compact()
             self.batches[key] = batch
             self._keys.setdefault(batch.provider, {})[key] = None
             self._set_state(key, batch.state)
@@ -250,7 +254,7 @@ class BatchStore:
             if at > version:
                 if changed is None:
                     return None
-                keys |= changed
+                keys.update(changed)
         return frozenset(keys)
 
     @property
@@ -282,7 +286,6 @@ class BatchStore:
         batches = self.batches
         states = self._states
         active = self._active
-        hay = self._hay
         keys_of = self._keys
         values = self._values
         value_of = VALUE_OF[self._values_key] if self._values_key is not None else None
@@ -305,11 +308,10 @@ class BatchStore:
                 provider_keys.pop(key, None)
                 states.pop(key, None)
                 active.pop(key, None)
-                hay.pop(key, None)
                 if values is not None and key in values:
                     fresh[key] = None
                 continue
-            state = new.state
+            state, status_text = new.state, new.processing_status
             states[key] = state
             if state in TERMINAL_STATES:
                 active.pop(key, None)
@@ -319,18 +321,18 @@ class BatchStore:
                 provider_keys[key] = None
             if tally is not None:
                 tally[STATE_GROUPS[state]] += 1
-            text = haystack(new, state)
-            if old is not None and hay.get(key) != text:
-                reread.append(key)
-            hay[key] = text
+            if old is not None and (old.state, old.processing_status) != (state, status_text):
+                reread.append(key)  # its haystack (id, status, state, provider) changed
             if values is not None and value_of is not None:
                 value = (value_of(new, state), key)
                 if old is None or value != values.get(key):
                     fresh[key] = value
         self.version += 1
-        self._log.append((self.version, frozenset(olds)))
+        self._log.append((self.version, tuple(olds)))  # a frozenset: 5x the memory
         self._memo.clear()
         self._update_view(olds, fresh, reread)
+        if reread:
+            self._spare = None
 
     def _commit_added(self, keys: list[Key], provider: str) -> None:
         """``_commit`` for a listing that only added batches (a first deep listing), done with
@@ -349,13 +351,12 @@ class BatchStore:
         status = self.providers.get(provider)
         if status is not None:
             status.counts.update(map(STATE_GROUPS.__getitem__, states))
-        self._hay.update(zip(keys, map(haystack, news, states), strict=True))
         fresh: dict[Key, SortValue | None] = {}
         if self._values is not None and self._values_key is not None:
             value_of = VALUE_OF[self._values_key]
             fresh = {k: (value_of(b, s), k) for k, b, s in zip(keys, news, states, strict=True)}
         self.version += 1
-        self._log.append((self.version, frozenset(keys)))
+        self._log.append((self.version, tuple(keys)))
         self._memo.clear()
         self._update_view(dict.fromkeys(keys), fresh, [])
 
@@ -363,11 +364,10 @@ class BatchStore:
         """Everything changed (a bulk load): caches are rebuilt when next needed."""
         self.version += 1
         self._log.append((self.version, None))
-        states = self._states
-        self._hay = {k: haystack(b, states[k]) for k, b in self.batches.items()}
         self._values = None
         self._values_key = None
         self._drop_order()
+        self._spare = None
 
     # ---- counts ------------------------------------------------------------------------------
 
@@ -439,6 +439,8 @@ class BatchStore:
         return self._view
 
     def _drop_order(self) -> None:
+        if self._order is not None and self._order_hays is not None:
+            self._spare = (self._order, self._order_hays)
         self._order = None
         self._order_hays = None
         self._view = None
@@ -454,12 +456,14 @@ class BatchStore:
                 states = self._states
                 self._values = {k: (value_of(b, states[k]), k) for k, b in self.batches.items()}
                 self._values_key = self.sort_key
+            # The haystacks of the order before, to be lined up again rather than rebuilt.
             self._drop_order()
+            hay = dict(zip(*self._spare, strict=True)) if self._spare is not None else {}
+            self._spare = None
             order = sorted(self.batches, key=self._values.__getitem__, reverse=sig[1])
             self._order, self._order_sig = order, sig
-            # Lined up now, while the order is fresh: the first filter keystroke then costs a
-            # pass over strings, not a look-up per batch.
-            self._order_hays = list(map(self._hay.__getitem__, order))
+            # Lined up now: the first filter keystroke then costs a pass over strings.
+            self._order_hays = haystacks(self.batches, order, hay)
         return self._order
 
     def _filter_sig(self) -> tuple[str | None, str, bool]:
@@ -496,7 +500,7 @@ class BatchStore:
                 hays = None
             else:
                 if hays is None:
-                    hays = list(map(self._hay.__getitem__, keys))
+                    hays = haystacks(self.batches, keys)
                 keys, hays = kept(keys, hays, [needle in h for h in hays])
         return keys, hays
 
@@ -553,16 +557,17 @@ class BatchStore:
             remove_sorted(new_view, view_outs, values, reverse)
         # ...then in with the new ones.
         store_values(values, fresh)
-        hay = self._hay
         if fresh:
             ins = [k for k, v in fresh.items() if v is not None]
+            hay = dict(zip(ins, haystacks(batches, ins), strict=True)) if hays is not None else None
             insert_sorted(new_order, ins, values, reverse, hays, hay)
             self._order = new_order
         if hays is not None:
             # Batches that changed without moving may read differently to the text filter.
             for key in reread:
                 if key not in fresh:
-                    hays[position(new_order, values[key], values, reverse)] = hay[key]
+                    at = position(new_order, values[key], values, reverse)
+                    hays[at] = haystacks(batches, (key,))[0]
         self._order_hays = hays
         self._view_hays = None
         if not filtered:

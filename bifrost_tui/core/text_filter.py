@@ -6,6 +6,8 @@ state or provider.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from bifrost_tui.gateway.models import Batch, State
 
 #: Joins the fields the text filter searches; a filter text containing it takes the slow path.
@@ -20,6 +22,20 @@ def haystack(batch: Batch, state: State) -> str:
     return (
         f"{batch.id}{sep}{batch.processing_status}{sep}{state.value}{sep}{batch.provider}".lower()
     )
+
+
+def haystacks(
+    batches: Mapping[tuple[str, str], Batch],
+    keys: Iterable[tuple[str, str]],
+    known: Mapping[tuple[str, str], str] | None = None,
+) -> list[str]:
+    """The haystack of each of ``keys`` (of ``batches``), taken from ``known`` where it has it."""
+    if not known:
+        return [haystack(b, b.state) for b in map(batches.__getitem__, keys)]
+    return [
+        h if (h := known.get(k)) is not None else haystack(batches[k], batches[k].state)
+        for k in keys
+    ]
 
 
 def text_matches(batch: Batch, text: str) -> bool:

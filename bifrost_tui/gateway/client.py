@@ -144,8 +144,9 @@ def _batch_path(kind: str, batch_id: str) -> str:
         raise RequestRejected("the batch id must be a string")
     try:
         return f"{ANTHROPIC_BATCHES}/{encode_segment(path_id(kind, batch_id))}"
-    except ValueError:
-        raise RequestRejected("the batch id is empty") from None
+    except ValueError as exc:
+        # Refused before anything is sent: an empty id, or one that is not valid text.
+        raise RequestRejected(f"the batch id {exc}; it cannot be sent") from None
 
 
 def _cancel_landed(batch: Batch) -> bool:

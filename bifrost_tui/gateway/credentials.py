@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from bifrost_tui.gateway.errors import GatewayConfigError
 from bifrost_tui.gateway.reply import CONTROL_CHARS
+from bifrost_tui.redaction import Redactor
 
 #: Header the client must never send: it makes Bifrost return provider-native bodies.
 FORBIDDEN_HEADERS = frozenset({"x-bf-send-back-raw-response"})
@@ -47,7 +48,7 @@ def as_secret(value: SecretStr | str | None) -> SecretStr | None:
 class Credentials:
     """Holds the secrets; the only code that unwraps them. Its repr never shows them."""
 
-    __slots__ = ("_basic", "_extra", "_vk")
+    __slots__ = ("_basic", "_extra", "_redactor", "_vk")
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class Credentials:
             pair = f"{username or ''}:{password.get_secret_value()}".encode()
             self._basic = SecretStr("Basic " + base64.b64encode(pair).decode("ascii"))
         self._extra = dict(extra_headers)
+        self._redactor = Redactor(self.secret_values())
 
     def __repr__(self) -> str:
         return "Credentials(<redacted>)"
@@ -93,8 +95,8 @@ class Credentials:
             headers["x-bf-vk"] = self._vk.get_secret_value()
         return headers
 
-    def redact(self, text: str) -> str:
-        """``text`` with every secret value (and the Basic token) replaced by ``***``."""
+    def secret_values(self) -> list[str]:
+        """Every secret these credentials send: the key, the password, its Basic token, headers."""
         secrets = [s.get_secret_value() for s in self._extra.values()]
         if self._vk is not None:
             secrets.append(self._vk.get_secret_value())
@@ -102,9 +104,11 @@ class Credentials:
             token = self._basic.get_secret_value()
             secrets += [token, token.removeprefix("Basic ")]
             secrets.append(base64.b64decode(token.removeprefix("Basic ")).decode().split(":", 1)[1])
-        for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return [s for s in secrets if s]
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value, and any 8+ character piece of one, as ``***``."""
+        return self._redactor(text)
 
 
 def check_extra_headers(

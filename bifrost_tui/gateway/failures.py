@@ -88,8 +88,14 @@ def _str_or_none(value: Any) -> str | None:
     return None
 
 
-def parse_error_body(body: bytes, content_type: str, status: int) -> ErrorBody:
-    """Read the Anthropic, Bifrost and Gemini envelopes, plain text and proxies' HTML pages."""
+def parse_error_body(
+    body: bytes, content_type: str, status: int, redact: Callable[[str], str] | None = None
+) -> ErrorBody:
+    """Read the Anthropic, Bifrost and Gemini envelopes, plain text and proxies' HTML pages.
+
+    Every text is redacted whole before it is cut (``clean_text``), so no cut can keep a piece
+    of a secret that straddled its limit.
+    """
     data: Any = None
     try:
         data = json.loads(body) if body.strip() else None
@@ -110,37 +116,43 @@ def parse_error_body(body: bytes, content_type: str, status: int) -> ErrorBody:
             )
             code = _str_or_none(err.get("code"))
             return ErrorBody(
-                clean_text(message) if message else _fallback_message(data, status),
-                clean_text(error_type, 80) if error_type else None,
-                clean_text(code, 80) if code else None,
-                clean_text(request_id, 120) if request_id else None,
+                clean_text(message, redact=redact)
+                if message
+                else _fallback_message(data, status, redact),
+                clean_text(error_type, 80, redact) if error_type else None,
+                clean_text(code, 80, redact) if code else None,
+                clean_text(request_id, 120, redact) if request_id else None,
             )
         message = _str_or_none(err) or _str_or_none(data.get("message"))
         message = message or _str_or_none(data.get("detail"))
         return ErrorBody(
-            clean_text(message) if message else _fallback_message(data, status),
-            clean_text(_str_or_none(data.get("type")) or "", 80) or None,
+            clean_text(message, redact=redact)
+            if message
+            else _fallback_message(data, status, redact),
+            clean_text(_str_or_none(data.get("type")) or "", 80, redact) or None,
             None,
-            clean_text(request_id, 120) if request_id else None,
+            clean_text(request_id, 120, redact) if request_id else None,
         )
     if isinstance(data, str) and data.strip():
-        return ErrorBody(clean_text(data))
+        return ErrorBody(clean_text(data, redact=redact))
     if data is not None:
-        return ErrorBody(_fallback_message(data, status))
+        return ErrorBody(_fallback_message(data, status, redact))
     if looks_like_html(body, content_type):
-        return ErrorBody(html_summary(body))
+        return ErrorBody(html_summary(body, redact))
     text = body[:65536].decode("utf-8", errors="replace")
     if text.strip():
-        return ErrorBody(clean_text(text))
+        return ErrorBody(clean_text(text, redact=redact))
     return ErrorBody(httpx.codes.get_reason_phrase(status) or f"HTTP {status}")
 
 
-def _fallback_message(data: Any, status: int) -> str:
+def _fallback_message(data: Any, status: int, redact: Callable[[str], str] | None = None) -> str:
     try:
-        text = json.dumps(data, ensure_ascii=False)[:2000]
+        text = json.dumps(data, ensure_ascii=False)[:65536]
     except (TypeError, ValueError, RecursionError):
         text = ""
-    return clean_text(text) if text.strip() else (httpx.codes.get_reason_phrase(status) or "")
+    if not text.strip():
+        return httpx.codes.get_reason_phrase(status) or ""
+    return clean_text(text, redact=redact)
 
 
 def is_gateway_side(body: ErrorBody) -> bool:
@@ -183,7 +195,7 @@ def error_from_reply(
             provider=provider,
             path=reply.path,
         )
-    parsed = parse_error_body(reply.body, reply.headers.get("content-type", ""), status)
+    parsed = parse_error_body(reply.body, reply.headers.get("content-type", ""), status, redact)
     request_id = reply.request_id or parsed.request_id
     kw: dict[str, Any] = {
         "status": status,
@@ -229,7 +241,7 @@ def _tls_failure(exc: BaseException, redact: Callable[[str], str]) -> TLSFailure
     for item in chain:
         if isinstance(item, ssl.SSLCertVerificationError):
             verify_message = getattr(item, "verify_message", None)
-            detail = clean_text(str(verify_message), 120) if verify_message else ""
+            detail = clean_text(str(verify_message), 120, redact) if verify_message else ""
             if "mismatch" in detail.lower():
                 return TLSFailure(
                     f"certificate does not match the host ({detail}); check the base URL's host "
@@ -248,7 +260,7 @@ def _tls_failure(exc: BaseException, redact: Callable[[str], str]) -> TLSFailure
                     "certificate not trusted; set a CA bundle in the profile (ca_bundle) — "
                     "verification is never turned off silently"
                 )
-            return TLSFailure(f"TLS handshake failed: {clean_text(text, 160)}")
+            return TLSFailure(f"TLS handshake failed: {clean_text(text, 160, redact)}")
     return None
 
 
@@ -295,14 +307,14 @@ def classify_failure(
             return TransportFailure(
                 Unreachable(f"cannot resolve host {host}"), sent=False, retryable=True
             )
-        reason = clean_text(redact(str(exc)), 120) or type(exc).__name__
+        reason = clean_text(str(exc), 120, redact) or type(exc).__name__
         return TransportFailure(
             Unreachable(f"cannot connect to {where} ({reason})"), sent=False, retryable=True
         )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
         return TransportFailure(
             GatewayConfigError(
-                f"the request could not be made: {clean_text(redact(str(exc)), 120)}"
+                f"the request could not be made: {clean_text(str(exc), 120, redact)}"
             ),
             sent=False,
         )
@@ -320,7 +332,7 @@ def classify_failure(
         )
     if isinstance(exc, OSError):
         return TransportFailure(
-            Unreachable(f"network error talking to {where}: {clean_text(redact(str(exc)), 120)}"),
+            Unreachable(f"network error talking to {where}: {clean_text(str(exc), 120, redact)}"),
             sent=True,
         )
     return TransportFailure(

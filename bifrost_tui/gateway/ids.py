@@ -41,13 +41,29 @@ def encode_segment(value: str) -> str:
     ``/``, ``?``, ``#``, ``%``, spaces and non-ASCII are encoded by ``quote(safe="")``. A segment
     made only of dots would still be read as ``.``/``..`` by a path normaliser, so its dots are
     encoded too.
+
+    Raises ``ValueError`` saying what is wrong (for "the batch id ..."): empty, or not valid text
+    (a lone surrogate, which JSON can carry but UTF-8 and so no URL can).
     """
     if value == "":
-        raise ValueError("empty batch id")
+        raise ValueError("is empty")
+    bad = unencodable(value)
+    if bad is not None:
+        raise ValueError(f"is not valid text ({bad})")
     segment = quote(value, safe="")
     if set(value) == {"."}:
         segment = value.replace(".", "%2E")
     return segment
+
+
+def unencodable(value: str) -> str | None:
+    """Why ``value`` cannot be encoded as UTF-8 (``lone surrogate U+D800 at position 9``), or
+    ``None`` when it can."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"lone surrogate U+{ord(value[exc.start]):04X} at position {exc.start}"
+    return None
 
 
 def _b64_text(value: str) -> str | None:

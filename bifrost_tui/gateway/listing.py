@@ -56,9 +56,9 @@ from bifrost_tui.gateway.counts import OPENAI_ROUTE_KINDS, Source
 from bifrost_tui.gateway.credentials import Route
 from bifrost_tui.gateway.errors import BadResponse, GatewayConfigError, GatewayError
 from bifrost_tui.gateway.http import HttpCore, RequestCounter
-from bifrost_tui.gateway.models import Batch, parse_list_page
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
-from bifrost_tui.gateway.reply import decode_json
+from bifrost_tui.gateway.pages import ListPage, read_list_page
 
 ANTHROPIC_BATCHES = "/anthropic/v1/messages/batches"
 OPENAI_BATCHES = "/openai/v1/batches"
@@ -80,6 +80,10 @@ CURSOR_KINDS = frozenset({"openai", "azure"})
 MAX_DEEP_PAGES = 200
 #: Empty pages in a row tolerated while the gateway still says ``has_more``.
 MAX_EMPTY_PAGES = 3
+#: Items read from one page; the rest of that page is not parsed (the listing is partial).
+MAX_PAGE_ITEMS = 10_000
+#: Batches kept for one provider; past it the walk stops (the listing is partial).
+MAX_PROVIDER_BATCHES = 100_000
 
 
 #: Why a provider's listing stops at a key cursor that brings nothing (or cannot be followed).
@@ -147,24 +151,31 @@ class _Collected:
         self.by_id: dict[str, Batch] = {}
 
     def add(self, batch: Batch) -> bool:
-        """Add or merge; ``True`` when the id was new."""
+        """Add or merge; ``True`` when the id was new. What is kept holds its raw JSON compact,
+        so a long listing never holds more than one page of parsed objects."""
         old = self.by_id.get(batch.id)
-        self.by_id[batch.id] = old.updated_by(batch) if old is not None else batch
+        kept = old.updated_by(batch) if old is not None else batch
+        kept.compact()
+        self.by_id[batch.id] = kept
         return old is None
 
     def batches(self) -> list[Batch]:
         return list(self.by_id.values())
 
+    def keep_first(self, n: int) -> None:
+        """Keep the first ``n`` batches seen (the newest: listings come newest first)."""
+        if len(self.by_id) > n:
+            self.by_id = dict(list(self.by_id.items())[:n])
 
-def _parse_items(items: list[Any], parse: Callable[[Any], Batch]) -> tuple[list[Batch], int]:
-    batches: list[Batch] = []
-    skipped = 0
-    for item in items:
-        try:
-            batches.append(parse(item))
-        except (ValueError, TypeError, OverflowError):
-            skipped += 1
-    return batches, skipped
+
+def _capped_words(page: ListPage, cap: int, kept: int) -> str:
+    """Why a listing stopped at one of the memory caps, in words."""
+    if page.truncated:
+        return (
+            f"a page held more than {page.items:,} batches; newest {kept:,} shown, "
+            "the rest of that page was not read"
+        )
+    return f"more than {cap:,} batches; newest {kept:,} shown, older batches are not shown"
 
 
 def _skipped_words(skipped: int) -> str:
@@ -173,9 +184,20 @@ def _skipped_words(skipped: int) -> str:
 
 
 async def list_provider(
-    core: HttpCore, provider: str, kind: str, *, deep: bool, provider_header: dict[str, str]
+    core: HttpCore,
+    provider: str,
+    kind: str,
+    *,
+    deep: bool,
+    provider_header: dict[str, str],
+    max_page_items: int | None = None,
+    max_batches: int | None = None,
 ) -> ProviderListing:
-    """One provider's listing; never raises a ``GatewayError`` (see the module docstring)."""
+    """One provider's listing; never raises a ``GatewayError`` (see the module docstring).
+
+    ``max_page_items`` and ``max_batches`` default to ``MAX_PAGE_ITEMS`` and
+    ``MAX_PROVIDER_BATCHES``.
+    """
     counter = RequestCounter()
     collected = _Collected()
 
@@ -189,6 +211,7 @@ async def list_provider(
         )
 
     openai_route = kind in OPENAI_ROUTE_KINDS
+    status = 0
     try:
         if openai_route:
             limit = deep_page_limit(kind) if deep else LIGHT_PAGE_LIMIT
@@ -209,7 +232,17 @@ async def list_provider(
                 provider=provider,
                 counter=counter,
             )
-        page = parse_list_page(decode_json(reply))
+        status = reply.status
+        page = read_list_page(
+            reply,
+            (lambda item: Batch.from_openai(item, provider=provider, provider_kind=kind))
+            if openai_route
+            else lambda item: Batch.from_anthropic(
+                item, provider=provider, provider_kind=kind, source=Source.LIST
+            ),
+            MAX_PAGE_ITEMS if max_page_items is None else max_page_items,
+        )
+        del reply  # the body is not needed any more: only the batches are kept
     except GatewayError as exc:
         exc.provider = exc.provider or provider
         reason = unsupported_reason(exc)
@@ -221,22 +254,22 @@ async def list_provider(
             ListingStatus.ERROR,
             error=BadResponse(
                 f"the gateway's answer is {exc}",
-                status=reply.status,
+                status=status,
                 provider=provider,
                 path=ANTHROPIC_BATCHES,
             ),
         )
 
-    first, first_skipped = _parse_items(
-        page.data,
-        (lambda item: Batch.from_openai(item, provider=provider, provider_kind=kind))
-        if openai_route
-        else lambda item: Batch.from_anthropic(
-            item, provider=provider, provider_kind=kind, source=Source.LIST
-        ),
-    )
-    for batch in first:
+    first_skipped = page.skipped
+    cap = MAX_PROVIDER_BATCHES if max_batches is None else max_batches
+    for batch in page.batches:
         collected.add(batch)
+    if page.truncated or len(collected.by_id) > cap:
+        collected.keep_first(cap)
+        notes = [_capped_words(page, cap, len(collected.by_id))]
+        if first_skipped:
+            notes.append(_skipped_words(first_skipped))
+        return listing(ListingStatus.PARTIAL, missing="; ".join(notes))
 
     if not page.has_more:
         if first_skipped:
@@ -257,9 +290,26 @@ async def list_provider(
         if decode_cursor(page.next_cursor) is None:
             return listing(ListingStatus.PARTIAL, missing=UNREADABLE_CURSOR_WORDS, deep=True)
         return await _deep_walk(
-            core, provider, kind, collected, counter, first_skipped, listing, page.next_cursor
+            core,
+            provider,
+            kind,
+            collected,
+            counter,
+            first_skipped,
+            listing,
+            (MAX_PAGE_ITEMS if max_page_items is None else max_page_items, cap),
+            page.next_cursor,
         )
-    return await _deep_walk(core, provider, kind, collected, counter, first_skipped, listing)
+    return await _deep_walk(
+        core,
+        provider,
+        kind,
+        collected,
+        counter,
+        first_skipped,
+        listing,
+        (MAX_PAGE_ITEMS if max_page_items is None else max_page_items, cap),
+    )
 
 
 async def _deep_walk(
@@ -270,9 +320,12 @@ async def _deep_walk(
     counter: RequestCounter,
     first_skipped: int,
     listing: Callable[..., ProviderListing],
+    caps: tuple[int, int],
     cursor: str | None = None,
 ) -> ProviderListing:
-    """The OpenAI-format walk; from ``cursor`` when the first page already came from there."""
+    """The OpenAI-format walk; from ``cursor`` when the first page already came from there.
+    ``caps``: items read per page, batches kept in all."""
+    max_page_items, max_batches = caps
     limit = deep_page_limit(kind)
     seen_cursors: set[str] = {cursor} if cursor else set()
     seen_ids: set[str] = set(collected.by_id) if cursor else set()
@@ -294,7 +347,12 @@ async def _deep_walk(
                 provider=provider,
                 counter=counter,
             )
-            page = parse_list_page(decode_json(reply))
+            page = read_list_page(
+                reply,
+                lambda item: Batch.from_openai(item, provider=provider, provider_kind=kind),
+                max_page_items,
+            )
+            del reply
         except (GatewayError, ValueError) as exc:
             why = exc.describe() if isinstance(exc, GatewayError) else str(exc)
             shown = (
@@ -307,20 +365,20 @@ async def _deep_walk(
                 notes.append(_skipped_words(first_skipped + skipped))
             return listing(ListingStatus.PARTIAL, missing="; ".join(notes), deep=True)
         pages += 1
-        batches, page_skipped = _parse_items(
-            page.data,
-            lambda item: Batch.from_openai(item, provider=provider, provider_kind=kind),
-        )
-        skipped += page_skipped
+        skipped += page.skipped
         new_ids = 0
-        for batch in batches:
+        for batch in page.batches:
             if batch.id not in seen_ids:
                 seen_ids.add(batch.id)
                 new_ids += 1
             collected.add(batch)
-        empty_in_a_row = empty_in_a_row + 1 if not page.data else 0
+        empty_in_a_row = empty_in_a_row + 1 if not page.items else 0
 
-        if following_key_cursor and page.data and new_ids == 0:
+        if page.truncated or len(collected.by_id) > max_batches:
+            collected.keep_first(max_batches)
+            stop = _capped_words(page, max_batches, len(collected.by_id))
+            break
+        if following_key_cursor and page.items and new_ids == 0:
             # The other key's page brought nothing new: the gateway cannot reach that key.
             stop = SECOND_KEY_WORDS
             break
@@ -342,7 +400,7 @@ async def _deep_walk(
                 "the gateway says more batches exist but gave no cursor; older ones are not shown"
             )
             break
-        if page.data and new_ids == 0:
+        if page.items and new_ids == 0:
             stop = "stopped paging: a page repeated batches already seen; older ones may be missing"
             break
         if decode_cursor(page.next_cursor) is None:

@@ -9,6 +9,7 @@ Two layers:
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -100,6 +101,24 @@ def _text(value: Any) -> str | None:
     return None
 
 
+#: Status strings kept shared: every batch of a listing repeats a handful of them.
+_SHARED: dict[str, str] = {}
+_SHARED_MAX = 1024
+
+
+def _shared(value: str) -> str:
+    """``value``, or the equal string already kept by another batch (one copy per distinct short
+    status, not one per batch; a hostile gateway's endless variety is kept per batch as before)."""
+    if len(value) > 64:
+        return value
+    known = _SHARED.get(value)
+    if known is not None:
+        return known
+    if len(_SHARED) < _SHARED_MAX:
+        _SHARED[value] = value
+    return value
+
+
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -173,6 +192,9 @@ def derive_state(
 
 # --------------------------------------------------------------------------- the batch
 
+#: ``Batch.raw`` kept compact: ASCII (lone surrogates stay escapes), ``NaN`` as the gateway sent it.
+_RAW_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:
@@ -197,7 +219,10 @@ class Batch:
     results_url: str | None = None
     #: The Bifrost status when the object came in OpenAI shape (``cancelled``, ``completed``...).
     native_status: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    #: The JSON object it came from: a dict, or once ``compact()``-ed the same as JSON bytes.
+    raw_data: dict[str, Any] | bytes = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
     #: Provenance of ``request_counts``: the route they were read from (``None``: ``source``).
     counts_source: Source | None = field(default=None, compare=False, repr=False)
     #: Derived once: the store, the table and the rules read it for every row, often.
@@ -220,6 +245,25 @@ class Batch:
     @property
     def key(self) -> tuple[str, str]:
         return (self.provider, self.id)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The JSON object the batch was read from (a fresh copy when it is kept compact)."""
+        data = self.raw_data
+        if isinstance(data, bytes):
+            loaded = json.loads(data)
+            return loaded if isinstance(loaded, dict) else {}
+        return data
+
+    def compact(self) -> None:
+        """Keep ``raw`` as compact JSON bytes: about a quarter of the memory of the dict (the
+        store does this for every batch it keeps; ``raw`` reads the same afterwards)."""
+        if isinstance(self.raw_data, dict):
+            try:
+                packed = _RAW_ENCODER.encode(self.raw_data).encode("ascii")
+            except (TypeError, ValueError, RecursionError):
+                return  # not JSON-encodable (never from the gateway): keep the dict
+            object.__setattr__(self, "raw_data", packed)
 
     @property
     def state(self) -> State:
@@ -263,10 +307,12 @@ class Batch:
         if not raw_id:
             raise ValueError("batch object has no id")
         status = _text(data.get("processing_status"))
+        if status is not None:
+            status = _shared(status)
         native = None
         if status is None and isinstance(data.get("status"), str):
             # Provider-native (OpenAI-shaped) cancel reply when raw responses are switched on.
-            native = data["status"]
+            native = _shared(data["status"])
             status = to_processing_status(native)
         if source is Source.CANCEL and "status" in data and "processing_status" not in data:
             return cls.from_openai(data, provider=provider, provider_kind=kind, source=source)
@@ -284,7 +330,7 @@ class Batch:
             cancel_initiated_at=parse_timestamp(data.get("cancel_initiated_at")),
             archived_at=parse_timestamp(data.get("archived_at")),
             results_url=_text(data.get("results_url")),
-            raw=data,
+            raw_data=data,
         )
 
     @classmethod
@@ -303,7 +349,7 @@ class Batch:
         raw_id = _text(data.get("id"))
         if not raw_id:
             raise ValueError("batch object has no id")
-        native = _text(data.get("status")) or _text(data.get("processing_status")) or ""
+        native = _shared(_text(data.get("status")) or _text(data.get("processing_status")) or "")
         status = to_processing_status(native)
         ended_at = None
         for name in ("completed_at", "cancelled_at", "failed_at", "expired_at", "ended_at"):
@@ -341,7 +387,7 @@ class Batch:
             ),
             archived_at=parse_timestamp(data.get("archived_at")),
             results_url=_text(data.get("results_url")),
-            raw=data,
+            raw_data=data,
         )
 
     # ---- merging -----------------------------------------------------------------------------

@@ -56,7 +56,7 @@ class Reply:
     @property
     def request_id(self) -> str | None:
         value = self.headers.get("request-id") or self.headers.get("x-request-id")
-        return clean_text(value, 120) if value else None
+        return clean_text(value, 120, self.redact) if value else None
 
 
 def http_date(value: str | None) -> datetime | None:
@@ -72,8 +72,16 @@ def http_date(value: str | None) -> datetime | None:
         return None
 
 
-def clean_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """One line of plain text: control characters and runs of whitespace become one space."""
+def clean_text(
+    text: str, limit: int = MAX_MESSAGE_CHARS, redact: Callable[[str], str] | None = None
+) -> str:
+    """One line of plain text: control characters and runs of whitespace become one space.
+
+    ``redact`` scrubs the whole text before it is cut: a cut first could leave most of a secret
+    that straddled the limit where no redactor would recognise it.
+    """
+    if redact is not None:
+        text = redact(text)
     one_line = " ".join(CONTROL_CHARS.sub(" ", text).split())
     if len(one_line) > limit:
         return one_line[: limit - 1].rstrip() + "…"
@@ -87,16 +95,16 @@ def looks_like_html(body: bytes, content_type: str) -> bool:
     return head.startswith((b"<!doctype", b"<html", b"<head", b"<body"))
 
 
-def html_summary(body: bytes) -> str:
-    """A proxy's HTML error page reduced to its ``<title>`` or first line of text."""
+def html_summary(body: bytes, redact: Callable[[str], str] | None = None) -> str:
+    """A proxy's HTML error page reduced to its ``<title>`` or first line of text, redacted."""
     text = body[:65536].decode("utf-8", errors="replace")
     match = _TITLE.search(text)
     if match and match.group(1).strip():
-        return clean_text(html.unescape(match.group(1)))
+        return clean_text(html.unescape(match.group(1)), redact=redact)
     stripped = html.unescape(_TAG.sub("\n", text))
     for line in stripped.splitlines():
         if line.strip():
-            return clean_text(line)
+            return clean_text(line, redact=redact)
     return "an HTML page"
 
 
@@ -111,7 +119,7 @@ def decode_json(reply: Reply) -> Any:
     content_type = reply.headers.get("content-type", "")
     if looks_like_html(reply.body, content_type):
         raise BadResponse(
-            f"expected JSON but got an HTML page ({reply.redact(html_summary(reply.body))}); "
+            f"expected JSON but got an HTML page ({html_summary(reply.body, reply.redact)}); "
             "check that the base URL points at the gateway",
             status=reply.status,
             path=reply.path,

@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from types import FrameType
 from typing import TextIO
 
 from pydantic import SecretStr
@@ -79,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--latency", type=float, default=0.0, metavar="S", help="added latency")
     parser.add_argument(
+        "--cancel-latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="latency added to cancels only (listings stay fast): to interrupt a cancel run",
+    )
+    parser.add_argument(
         "--error-rate",
         type=float,
         default=0.0,
@@ -103,7 +111,7 @@ def run(
     ready: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Serve until Ctrl-C (130), SIGTERM or ``stop`` (0). ``ready`` gets the URL once serving."""
+    """Serve until Ctrl-C (130), SIGTERM, SIGHUP or ``stop`` (0); ``ready`` gets the URL."""
     env = os.environ if env is None else env
     out = out or sys.stdout
     err = err or sys.stderr
@@ -125,7 +133,11 @@ def run(
         seed=args.seed,
         batches_per_provider=args.batches_per_provider,
         cancel_delay=args.cancel_delay,
-        faults=Faults(latency=args.latency, error_rate=args.error_rate),
+        faults=Faults(
+            latency=args.latency,
+            error_rate=args.error_rate,
+            cancel_latency=args.cancel_latency,
+        ),
         require_virtual_key=args.require_virtual_key,
         virtual_keys=[VirtualKey(SecretStr(env.get(VK_ENV) or DEFAULT_VK), name="sim-cli")],
         dashboard_auth=auth,
@@ -137,9 +149,9 @@ def run(
     except OSError as exc:
         print(f"bifrost-tui sim: cannot listen on {args.host}:{args.port}: {exc}", file=err)
         return EXIT_USAGE
-    _banner(out, url, world, args, env)
     stop = stop or threading.Event()
-    previous = _on_sigterm(stop)
+    previous = _on_signals(stop)  # before the banner: whoever reads it may signal at once
+    _banner(out, url, world, args, env)
     if ready is not None:
         ready(url)
     try:
@@ -150,8 +162,8 @@ def run(
         return EXIT_INTERRUPTED
     finally:
         server.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("bifrost-tui sim: stopped", file=out, flush=True)
     return EXIT_OK
 
@@ -165,8 +177,8 @@ def _check(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
         return "--error-rate must be between 0 and 1"
     if not abs(args.clock_skew) <= MAX_CLOCK_SKEW:
         return f"--clock-skew must be within a year (±{MAX_CLOCK_SKEW:.0f} seconds)"
-    if args.latency < 0 or args.cancel_delay < 0:
-        return "--latency and --cancel-delay must not be negative"
+    if not (args.latency >= 0 and args.cancel_delay >= 0 and args.cancel_latency >= 0):
+        return "--latency, --cancel-latency and --cancel-delay must not be negative"
     if args.batches_per_provider is not None and args.batches_per_provider < 0:
         return "--batches-per-provider must not be negative"
     if args.dashboard_auth and not env.get(PASSWORD_ENV):
@@ -197,8 +209,11 @@ def _banner(
         lines.append(f"  dashboard auth on ({scope}; password from ${PASSWORD_ENV})")
     if args.clock_skew:
         lines.append(f"  clock: {args.clock_skew:+g}s from this machine's (--clock-skew)")
-    if args.latency or args.error_rate:
-        lines.append(f"  faults: latency {args.latency:g}s, error rate {args.error_rate:g}")
+    if args.latency or args.error_rate or args.cancel_latency:
+        lines.append(
+            f"  faults: latency {args.latency:g}s, cancel latency {args.cancel_latency:g}s, "
+            f"error rate {args.error_rate:g}"
+        )
     if not _is_loopback(args.host):
         lines.append("  warning: listening beyond loopback; this is a test double, not a gateway")
     lines.append(f"  connect the console: bifrost-tui --url {url}")
@@ -215,12 +230,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _on_sigterm(stop: threading.Event) -> signal.Handlers | Callable[..., object] | int | None:
-    """SIGTERM ends the server cleanly (exit 0); only possible from the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
+#: What a signal handler was before ``_on_signals`` replaced it, to put back.
+_Previous = dict[int, "signal.Handlers | Callable[[int, FrameType | None], object] | int | None"]
 
-    def _handler(signum: int, frame: object) -> None:
+
+def _on_signals(stop: threading.Event) -> _Previous:
+    """Ctrl-C stops the server (130) and SIGTERM or SIGHUP end it cleanly (0); only possible from
+    the main thread. SIGINT is set explicitly: a shell that starts a background job without job
+    control (``bash -c 'bifrost-tui sim &'``) hands it down ignored, and it would never stop."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def _handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    return signal.signal(signal.SIGTERM, _handler)
+    previous: _Previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, _handler)
+    return previous

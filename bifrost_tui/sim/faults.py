@@ -77,6 +77,8 @@ class Faults:
     - ``slow_body``: seconds between body chunks of ``slow_body_chunk`` bytes (trickle).
     - ``drop_cancel_after_send``: every cancel is applied to the world, then the transport fails
       (``httpx.RemoteProtocolError``): the client cannot know the outcome.
+    - ``cancel_latency``: seconds added before the answer to a cancel only (the cancel is applied
+      and logged at once): slow cancels behind fast listings, to interrupt a run mid-flight.
     """
 
     latency: float = 0.0
@@ -87,6 +89,7 @@ class Faults:
     slow_body: float = 0.0
     slow_body_chunk: int = 64
     drop_cancel_after_send: bool = False
+    cancel_latency: float = 0.0
     scripted: deque[ScriptedFault] = field(default_factory=deque)
 
     def fail_next(
@@ -166,4 +169,5 @@ class Faults:
         self.malformed_json = False
         self.slow_body = 0.0
         self.drop_cancel_after_send = False
+        self.cancel_latency = 0.0
         self.scripted.clear()

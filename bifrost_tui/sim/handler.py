@@ -94,7 +94,7 @@ def _handle(world: SimWorld, request: SimRequest) -> SimResponse:
     elif ctx.op == "batch_cancel" and any(f.drop_cancel_after_send for f in knobs):
         response.transport_error = "remote_protocol"
     _log(ctx, None if response.transport_error else status, handled=True)
-    return _finish(response, knobs)
+    return _finish(response, knobs, cancel=ctx.op == "batch_cancel")
 
 
 def _scripted_response(fault: ScriptedFault, knobs: list[Faults]) -> SimResponse:
@@ -106,9 +106,11 @@ def _scripted_response(fault: ScriptedFault, knobs: list[Faults]) -> SimResponse
     return _finish(SimResponse(fault.status, headers, fault.body), knobs, corrupt=False)
 
 
-def _finish(response: SimResponse, knobs: list[Faults], *, corrupt: bool = True) -> SimResponse:
-    """Apply latency, trickling and body corruption."""
-    response.latency = sum(f.latency for f in knobs)
+def _finish(
+    response: SimResponse, knobs: list[Faults], *, corrupt: bool = True, cancel: bool = False
+) -> SimResponse:
+    """Apply latency (a cancel's own on top), trickling and body corruption."""
+    response.latency = sum(f.latency + (f.cancel_latency if cancel else 0.0) for f in knobs)
     slow = max((f.slow_body for f in knobs), default=0.0)
     if slow > 0:
         response.trickle = slow

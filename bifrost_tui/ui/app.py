@@ -1,44 +1,39 @@
-"""The console App: owns the connection, the store, the poll timer and the cancels in flight."""
+"""The console App: owns the connection, the store, the poll timer and the cancels in flight.
+
+Cancelling, the audit of cancels, signals and quitting live in ``ui/cancelling.py`` (its base
+class); a crash ends in a crash log and exit 70 (``run_console``).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
 from bifrost_tui.clock import Clock
 from bifrost_tui.config.connection import Connection
-from bifrost_tui.core.bulk import (
-    BulkSummary,
-    ItemOutcome,
-    ItemResult,
-    confirm_word,
-    needs_typed_confirmation,
-    run_bulk,
-)
-from bifrost_tui.core.live import LiveSession, PollResult, describe_error
+from bifrost_tui.core.interrupt import DEFAULT_GRACE
+from bifrost_tui.core.live import LiveSession, PollResult
 from bifrost_tui.core.store import BatchStore, Diff, Key
 from bifrost_tui.core.stuck import Thresholds
 from bifrost_tui.formatting import STATE_LABELS, counts_text
-from bifrost_tui.gateway.errors import GatewayError
-from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus
 from bifrost_tui.textsafe import safe_text
+from bifrost_tui.ui.cancelling import CancellingApp
 from bifrost_tui.ui.commands import console_commands
-from bifrost_tui.ui.screens.bulk import BulkConfirmScreen, BulkSummaryScreen
-from bifrost_tui.ui.screens.confirm import ConfirmScreen, cancel_body
+from bifrost_tui.ui.crash import EXIT_CRASHED, write_crash_log
 from bifrost_tui.ui.screens.detail import DetailScreen
 from bifrost_tui.ui.screens.help import HelpScreen
 from bifrost_tui.ui.screens.main import MainScreen
+from bifrost_tui.ui.terminal import terminal_driver_class
 from bifrost_tui.ui.textual_patch import apply_textual_patch
-from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 from bifrost_tui.ui.widgets.crumbs import CrumbState, crumb_state_of
 
 if TYPE_CHECKING:
@@ -48,10 +43,9 @@ MIN_REFRESH = 1.0
 MAX_REFRESH = 300.0
 #: One poll in this many is a deep listing (also at start and on ``r``).
 DEEP_EVERY = 6
-QUIT_WAIT_SECONDS = 15.0
 
 
-class BifrostApp(App[int]):
+class BifrostApp(CancellingApp):
     """bifrost-tui. ``live_updates=False`` (tests, snapshots) arms no timers: polls are driven."""
 
     CSS_PATH = "app.tcss"
@@ -69,8 +63,10 @@ class BifrostApp(App[int]):
         clock: Clock | None = None,
         live_updates: bool = True,
         bell: bool = True,
+        grace: float = DEFAULT_GRACE,
     ) -> None:
-        super().__init__()
+        super().__init__(grace=grace)
+        self.driver_class = terminal_driver_class(self.driver_class)
         # Before the first paint, so what tests and snapshots see is what an operator sees.
         apply_textual_patch()
         self.ring_bell = bell
@@ -82,7 +78,6 @@ class BifrostApp(App[int]):
         self.session: LiveSession | None = None
         self.refresh_interval = max(MIN_REFRESH, connection.settings.refresh)
         self.paused = False
-        self.in_flight: set[Key] = set()
         self._poll_timer: Timer | None = None
         self._watch_timer: Timer | None = None
         self._polling = False
@@ -90,8 +85,8 @@ class BifrostApp(App[int]):
         self._deep_pending = False
         self._light_polls = 0
         self.main_screen: MainScreen | None = None
-        self._bulk: BulkSummary | None = None
-        self._bulk_stop = False
+        #: The first unhandled exception: the console crashed (exit 70, a crash log).
+        self.crash: Exception | None = None
 
     # ---- properties ------------------------------------------------------------------------
 
@@ -105,6 +100,7 @@ class BifrostApp(App[int]):
     # ---- start-up --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.route_signals()
         if self.connection.client_config is None:
             self.action_profiles(first_run=True)
             return
@@ -250,7 +246,7 @@ class BifrostApp(App[int]):
         except (ValueError, OSError):
             alive = False
         if not alive:
-            self.exit(1)
+            self.on_terminal_lost()
 
     # ---- the screen ------------------------------------------------------------------------
 
@@ -314,84 +310,7 @@ class BifrostApp(App[int]):
 
         self.push_screen(ProfilesScreen(first_run=first_run))
 
-    # ---- cancel ----------------------------------------------------------------------------
-
-    def request_cancel(self, key: Key) -> None:
-        """``c``: always the one batch under the cursor; refused with a reason, or confirmed."""
-        if self.read_only:
-            self.flash("read-only: this console will not cancel through this profile", "warning")
-            return
-        batch = self.store.batches.get(key)
-        if batch is None:
-            self.flash("that batch is no longer listed", "warning")
-            return
-        if key in self.in_flight:
-            self.flash("a cancel for this batch is already in flight", "warning")
-            return
-        if not batch.cancellable:
-            self.flash(
-                f"not cancellable: batch is {batch.processing_status or 'of unknown status'} "
-                f"({STATE_LABELS[batch.state]}); nothing sent",
-                "warning",
-            )
-            return
-        self._confirm_and_cancel(key)
-
-    @work(group="cancel")
-    async def _confirm_and_cancel(self, key: Key) -> None:
-        batch = self.store.batches[key]
-        confirmed = await self.push_screen_wait(
-            ConfirmScreen(
-                "Cancel this batch?",
-                cancel_body(batch, self.clock.now(), self.connection.display_url),
-            )
-        )
-        if not confirmed:
-            self.flash("cancel aborted: nothing sent")
-            return
-        await self.do_cancel(key)
-
-    async def do_cancel(self, key: Key) -> CancelResult | None:
-        """Send the cancel and show its truth. Tests await this directly after confirming."""
-        assert self.session is not None
-        self.in_flight.add(key)
-        self.update_crumbs()
-        self.flash(f"cancelling {key[1]} on {key[0]}…")
-        before = self.store.batches.get(key)
-        state_before = before.state if before else None
-        audit = self._audit_hook(bulk=False)
-        try:
-            result = await self.session.cancel(key, on_change=self.data_changed)
-        except GatewayError as exc:
-            # The request never left the machine: nothing happened to the batch.
-            audit(ItemResult(key, ItemOutcome.NOT_SENT, state_before, reason=exc.describe()))
-            self.flash(f"cancel NOT sent: {describe_error(exc)}", "error", timeout=None)
-            return None
-        finally:
-            self.in_flight.discard(key)
-            self.update_crumbs()
-        audit(ItemResult(key, result.outcome.value, state_before, result=result))
-        self.data_changed(None)
-        self._report_cancel(result)
-        self._arm_watch()
-        return result
-
-    def _report_cancel(self, result: CancelResult) -> None:
-        batch = self.store.batches.get((result.provider, result.batch_id))
-        state = (
-            f"{batch.processing_status} ({STATE_LABELS[batch.state]})" if batch else "unknown state"
-        )
-        if result.outcome is CancelOutcome.ACCEPTED:
-            self.flash(f"cancel accepted: {result.batch_id} is now {state}", "success")
-        elif result.outcome is CancelOutcome.REFUSED:
-            why = describe_error(result.error) if result.error else "refused"
-            self.flash(f"cancel refused: {why} — batch is {state}", "error", timeout=None)
-        else:
-            self.flash(
-                f"cancel outcome unknown (no answer; not retried) — re-read shows {state}",
-                "warning",
-                timeout=None,
-            )
+    # ---- watching cancelled batches --------------------------------------------------------
 
     def _arm_watch(self) -> None:
         if self._watch_timer is not None or not self.live_updates or self.session is None:
@@ -426,146 +345,6 @@ class BifrostApp(App[int]):
                 self.bell()
         return result
 
-    # ---- bulk cancel -----------------------------------------------------------------------
-
-    @property
-    def bulk_running(self) -> bool:
-        return self._bulk is not None
-
-    def request_bulk_cancel(self, keys: list[Key]) -> None:
-        """``C``: the tagged set, confirmed (typed when large; acknowledged when partial)."""
-        if self.read_only:
-            self.flash("read-only: this console will not cancel through this profile", "warning")
-            return
-        if self.bulk_running:
-            self.flash("a bulk cancel is already running (escape stops it)", "warning")
-            return
-        if not keys:
-            self.flash(
-                "nothing tagged: space tags the batch under the cursor, a tags all", "warning"
-            )
-            return
-        self._confirm_bulk(keys)
-
-    def partial_listings(self) -> list[str]:
-        """Providers whose listing is not complete, in words (the bulk dialog shows them)."""
-        lines = []
-        for name, status in self.store.providers.items():
-            if not status.info.batch_capable or status.listing in (
-                ListingStatus.COMPLETE,
-                ListingStatus.UNSUPPORTED,
-            ):
-                continue
-            if status.listing is ListingStatus.ERROR and status.error is not None:
-                lines.append(f"{name}: listing failed: {status.error.describe()}")
-            else:
-                lines.append(f"{name}: {status.missing or 'listing incomplete'}")
-        return lines
-
-    @work(group="bulk-confirm")
-    async def _confirm_bulk(self, keys: list[Key]) -> None:
-        batches = [self.store.batches[k] for k in keys if k in self.store.batches]
-        typed = None
-        if needs_typed_confirmation(len(batches), self.connection.settings.confirm):
-            typed = confirm_word(self.connection.profile_name, self.connection.display_url)
-        confirmed = await self.push_screen_wait(
-            BulkConfirmScreen(batches, partial=self.partial_listings(), typed_word=typed)
-        )
-        if not confirmed:
-            self.flash("bulk cancel aborted: nothing sent")
-            return
-        self.run_bulk_worker([b.key for b in batches])
-
-    @work(group="cancel")
-    async def run_bulk_worker(self, keys: list[Key]) -> None:
-        await self.do_bulk_cancel(keys)
-
-    def stop_bulk(self) -> None:
-        if self._bulk is not None:
-            self._bulk_stop = True
-            self._bulk_bar().show_progress(self._bulk, stopping=True)
-
-    def _bulk_bar(self) -> BulkBar:
-        assert self.main_screen is not None
-        return self.main_screen.query_one("#bulk", BulkBar)
-
-    async def do_bulk_cancel(self, keys: list[Key]) -> BulkSummary:
-        """Cancel ``keys`` concurrently (bounded), each result on its row as it lands."""
-        assert self.session is not None
-        session = self.session
-        summary = BulkSummary(total=len(keys))
-        self._bulk = summary
-        self._bulk_stop = False
-        self.in_flight |= set(keys)
-        audit = self._audit_hook(bulk=True)
-        bar = self._bulk_bar()
-        bar.show_progress(summary)
-
-        def landed(item: ItemResult) -> None:
-            summary.items.append(item)
-            self.in_flight.discard(item.key)
-            audit(item)
-            if item.outcome != ItemOutcome.NOT_SENT and self.main_screen is not None:
-                self.main_screen.table.tags.discard(item.key)
-            self.data_changed(Diff(changed=frozenset({item.key})))
-            bar.show_progress(summary, stopping=self._bulk_stop)
-
-        try:
-            result = await run_bulk(
-                keys,
-                cancel=session.cancel,
-                current=self.store.batches.get,
-                concurrency=self.connection.settings.bulk_concurrency,
-                on_result=landed,
-                should_stop=lambda: self._bulk_stop,
-            )
-        finally:
-            self.in_flight -= set(keys)
-            self._bulk = None
-            bar.hide()
-        summary.interrupted = result.interrupted
-        self.data_changed(None)
-        self.flash(f"bulk cancel: {summary.words()}", "warning" if summary.troubled else "success")
-        self._arm_watch()
-        self.push_screen(BulkSummaryScreen(summary))
-        return summary
-
-    # ---- audit -----------------------------------------------------------------------------
-
-    def _audit_hook(self, *, bulk: bool) -> Callable[[ItemResult], None]:
-        """One audit line per outcome; a failed write is shown, never blocks the cancel."""
-        from bifrost_tui.audit.hook import recorder
-
-        def shout(exc: Exception) -> None:
-            self.flash(f"audit log NOT written: {exc}", "error", timeout=None)
-            self.notify(f"audit log NOT written: {exc}", severity="error", markup=False)
-
-        return recorder(self.connection, source="console", bulk=bulk, on_failure=shout)
-
-    # ---- quitting --------------------------------------------------------------------------
-
-    def action_request_quit(self) -> None:
-        if not self.in_flight:
-            self.exit(0)
-            return
-        self._quit_after_cancels()
-
-    @work(group="quit")
-    async def _quit_after_cancels(self) -> None:
-        n = len(self.in_flight)
-        body = Text(
-            f"{n} cancel(s) are in flight. Quitting now waits for their answers "
-            f"(up to {QUIT_WAIT_SECONDS:g}s) so no outcome is lost."
-        )
-        if not await self.push_screen_wait(ConfirmScreen("Quit?", body, "Wait, then quit")):
-            return
-        self.flash("waiting for cancels in flight…", "warning")
-        cancels = [w for w in self.workers if w.group == "cancel" and w.is_running]
-        try:
-            await self.workers.wait_for_complete(cancels)
-        finally:
-            self.exit(0)
-
     # ---- command palette -------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -573,11 +352,43 @@ class BifrostApp(App[int]):
         yield from console_commands(self, screen)
 
     async def on_unmount(self) -> None:
+        self.unroute_signals()
         if self.client is not None:
             await self.client.aclose()
 
+    # ---- crashing --------------------------------------------------------------------------
 
-def run_console(connection: Connection, *, mouse: bool = True, bell: bool = True) -> int:
-    app = BifrostApp(connection, bell=bell)
+    def _handle_exception(self, error: Exception) -> None:
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+
+
+def run_console(
+    connection: Connection, *, mouse: bool = True, bell: bool = True, grace: float = DEFAULT_GRACE
+) -> int:
+    """Run the console; its exit code (128 + a signal's number after one, 70 after a crash)."""
+    app = BifrostApp(connection, bell=bell, grace=grace)
     result = app.run(mouse=mouse)
-    return int(result or 0)
+    # The loop has stopped: whatever ended it, every batch of an unfinished run gets its line.
+    app.settle_open_runs()
+    if app.crash is not None:
+        _report_crash(app.crash, connection, app.clock)
+        return EXIT_CRASHED
+    return app.return_code or int(result or 0)
+
+
+def _report_crash(error: Exception, connection: Connection, clock: Clock) -> None:
+    from bifrost_tui.audit.hook import secret_values
+    from bifrost_tui.redaction import Redactor
+
+    redact = Redactor(secret_values(connection))
+    try:
+        path = write_crash_log(error, redact, now=clock.now())
+    except OSError as exc:
+        where = f"the crash log could not be written ({exc.strerror or exc})"
+    else:
+        where = f"the traceback (secrets redacted) is in {path}"
+    message = safe_text(redact(f"{type(error).__name__}: {error}"), 300)
+    with contextlib.suppress(OSError, ValueError):  # the terminal is gone: the log stays
+        print(f"bifrost-tui crashed: {message}\n{where}", file=sys.stderr, flush=True)

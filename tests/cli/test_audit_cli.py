@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from bifrost_tui.audit.attempts import pair_attempts
 from bifrost_tui.audit.log import AuditLog
 from bifrost_tui.audit.record import AuditEntry
-from bifrost_tui.audit.render import AUDIT_COLUMNS, render_entries
+from bifrost_tui.audit.render import AUDIT_COLUMNS, render_attempts
 from bifrost_tui.cli.audit import add_audit_commands, run_audit
 from bifrost_tui.clock import ManualClock
 from tests.support.clocks import AUDIT_T0
@@ -107,7 +108,7 @@ def test_table_shows_every_entry_with_full_batch_ids_and_safe_text(log: AuditLog
     assert "\x1b" not in out and "\u202e" not in out
     assert "\\x1b[31mno such batch\\u202e" in body[1]
     assert "not_sent" in body[2] and "read-only" in body[2] and "[red]prod[/]" in body[2]
-    assert "3 entries" in out
+    assert "3 attempts" in out
 
 
 def test_json_prints_one_versioned_object_per_line(log: AuditLog) -> None:
@@ -115,7 +116,7 @@ def test_json_prints_one_versioned_object_per_line(log: AuditLog) -> None:
     assert code == 0 and err == ""
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["batch_id"] for r in rows] == ["old_batch", LONG_ID, "ro_batch"]
-    assert all(r["version"] == 1 for r in rows)
+    assert all(r["version"] == 2 for r in rows)
     assert rows[1]["error"] == "not found: \x1b[31mno such batch\u202e"  # exact, in escaped JSON
     assert out.isascii()
     assert rows[2]["outcome"] == "not_sent" and rows[2]["reason"] == "read-only"
@@ -176,8 +177,8 @@ def test_default_log_lives_in_the_state_dir(
 # --------------------------------------------------------------------------- rows for the console
 
 
-def test_render_entries_gives_one_safe_row_per_entry_matching_the_columns(log: AuditLog) -> None:
-    rows = render_entries(log.read())
+def test_render_attempts_gives_one_safe_row_per_attempt_matching_the_columns(log: AuditLog) -> None:
+    rows = render_attempts(pair_attempts(log.read()))
     assert len(rows) == 3 and all(len(r) == len(AUDIT_COLUMNS) for r in rows)
     by_column = dict(zip(AUDIT_COLUMNS, rows[1], strict=True))
     assert by_column["BATCH ID"] == LONG_ID
@@ -190,5 +191,5 @@ def test_render_entries_gives_one_safe_row_per_entry_matching_the_columns(log: A
 def test_render_marks_truncated_fields(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
     log.record(entry("x" * 10_000, AUDIT_T0))
-    (row,) = render_entries(log.read())
+    (row,) = render_attempts(pair_attempts(log.read()))
     assert "truncated: batch_id" in row[-1]

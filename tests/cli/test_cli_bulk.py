@@ -157,6 +157,17 @@ def test_bad_duration_is_a_usage_error(run_cli, sim_url):
     assert code == 2 and "soon" in err
 
 
+def test_an_ids_file_that_is_not_utf8_is_a_usage_error_and_sends_nothing(
+    run_cli, world, sim_url, tmp_path
+):
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"openai batch_ok\nopenai batch_\xff\xfe\n")
+    code, _, err = run_cli("batches", "cancel", "--ids-from", str(ids), "--yes", "--url", sim_url)
+    assert code == 2
+    assert "not UTF-8" in err and "Traceback" not in err
+    assert cancels(world) == []
+
+
 def test_partial_listing_refuses_unless_allowed(run_cli, world, sim_url):
     for i in range(25):  # more than the Anthropic route's first page
         world.add_batch("anthropic", id=f"msgbatch_extra_{i:02d}", status="in_progress", total=3)

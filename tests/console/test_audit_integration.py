@@ -30,7 +30,7 @@ def audit_lines() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-async def test_console_cancel_writes_one_audit_line():
+async def test_console_cancel_writes_an_intent_then_its_outcome():
     rig = make_rig(profile="prod-eu")
     async with rig.app.run_test(size=(120, 40)) as pilot:
         await rig.app.do_poll(deep=True)
@@ -39,7 +39,9 @@ async def test_console_cancel_writes_one_audit_line():
         rig.app.main_screen.query_one(BatchTable).move_cursor_to_key(target.key)
         await pilot.press("c", "y")
         await rig.app.workers.wait_for_complete()
-    (line,) = audit_lines()
+    intent, line = audit_lines()
+    assert intent["event"] == "intent" and line["event"] == "outcome"
+    assert intent["attempt_id"] and intent["attempt_id"] == line["attempt_id"]
     assert line["outcome"] == "accepted" and line["source"] == "console"
     assert line["provider"] == target.provider and line["batch_id"] == target.id
     assert line["state_before"] == "active" and line["profile"] == "prod-eu"
@@ -92,7 +94,7 @@ def test_cli_bulk_audit_lines_carry_no_secret(run_cli, clock, monkeypatch):
         server.stop()
     assert code == 4
     lines = audit_lines()
-    assert {x["outcome"] for x in lines} == {"accepted", "refused"}
+    assert {x["outcome"] for x in lines if x["event"] == "outcome"} == {"accepted", "refused"}
     assert len({x["bulk_id"] for x in lines}) == 1
     text = paths.audit_file().read_text()
     assert VK not in text and VK not in out and VK not in err

@@ -193,6 +193,7 @@ async def test_a_hostile_refusal_message_in_the_flash_and_the_toast_is_escaped()
         assert_safe(app, "toast")
         # The audit screen lists both attempts, hostile id and message included, literally.
         await pilot.press("A")
+        await app.workers.wait_for_complete()  # the audit screen reads the log in a thread
         await pilot.pause()
         painted = assert_safe(app, "audit screen")
         assert "[@click=app.quit]t\\x1b[2J" in painted and "refused" in painted

@@ -27,6 +27,7 @@ _.sys_version  # BaseHTTPRequestHandler: no Python version in the Server header
 _.daemon_threads  # ThreadingMixIn: request threads never block interpreter exit
 _.block_on_close  # ThreadingMixIn: server_close() does not wait for request threads
 _.date_time_string  # BaseHTTPRequestHandler: the Date header (the world's clock)
+_._run_input_thread  # ui/terminal.py: Textual's Linux driver runs it as its input thread
 
 # The injected clock and the simulator's scripting hooks: tests and benchmarks (bench/ is not on
 # vulture's paths) drive time and faults through them; the product's own runs use SystemClock and

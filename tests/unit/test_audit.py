@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bifrost_tui.audit.hook import audit_item
+from bifrost_tui.audit.hook import AuditTrail
 from bifrost_tui.audit.log import AuditLog, AuditWriteError
 from bifrost_tui.audit.record import (
     ERROR_MAX_CHARS,
@@ -93,7 +93,7 @@ def test_record_then_read_round_trips_every_field(log: AuditLog) -> None:
     log.record(entry)
     assert log.read() == [entry]
     raw = json.loads(log.path.read_text())
-    assert raw["version"] == 1
+    assert raw["version"] == 2
     assert raw["time"] == "2025-06-01T12:00:00.000000Z"
     assert raw["outcome"] == "accepted" and raw["bulk_id"] == "bulk-7"
 
@@ -207,10 +207,12 @@ def test_local_outcomes_for_read_only_skipped_and_interrupted(log: AuditLog) -> 
         client_config=None,
     )
     interrupted = "interrupted: the request left, no answer came back"
+    failures: list[AuditWriteError] = []
+    trail = AuditTrail(conn, source="cli", bulk=True, on_failure=failures.append, log=log)
 
     def local(batch_id: str, outcome: str, reason: str, before: State) -> None:
         item = ItemResult(("anthropic", batch_id), outcome, before, reason=reason)
-        audit_item(conn, item, source="cli", bulk_id="bk", log=log)
+        trail.outcome(item)  # never about to be sent: an outcome line alone
 
     local("b1", "not_sent", "read-only", State.ACTIVE)
     local("b2", "skipped", "batch already ended", State.ENDED_OK)
@@ -222,8 +224,10 @@ def test_local_outcomes_for_read_only_skipped_and_interrupted(log: AuditLog) -> 
         ("b3", "unknown", interrupted, "active"),
     ]
     assert {(e.profile, e.gateway, e.bulk_id) for e in log.read()} == {
-        ("prod", "https://gw.example.com", "bk")
+        ("prod", "https://gw.example.com", trail.bulk_id)
     }
+    assert {(e.event, e.attempt_id) for e in log.read()} == {("outcome", None)}
+    assert failures == []
 
 
 def test_user_and_host_fall_back_to_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -410,7 +414,7 @@ def test_a_line_after_a_torn_one_starts_on_its_own_line(log: AuditLog) -> None:
     with log.path.open("ab") as f:
         f.write(b'{"version":1,"time":"2025-')
     log.record(make_entry("second"))
-    assert log.path.read_bytes().splitlines()[-1].startswith(b'{"version":1')
+    assert log.path.read_bytes().splitlines()[-1].startswith(b'{"version":2')
     assert [e.batch_id for e in log.read()] == ["first", "second"]
 
 
@@ -557,7 +561,8 @@ def test_no_field_of_an_entry_can_carry_headers_or_credentials() -> None:
     risky = ("header", "key", "token", "password", "secret", "auth", "cookie", "credential")
     names = [f.name for f in fields(AuditEntry)]
     assert not [n for n in names if any(word in n for word in risky)]
-    assert set(make_entry().to_json()) == set(names) - {"truncated"}
+    # truncated and intent_written appear only when they say something (cut; a gap).
+    assert set(make_entry().to_json()) == set(names) - {"truncated", "intent_written"}
     with pytest.raises(TypeError):
         make_entry(headers={"x-bf-vk": PLANTED})
 

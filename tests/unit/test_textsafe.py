@@ -28,8 +28,13 @@ def test_dangerous_characters_become_visible_escapes(raw: str, shown: str) -> No
 
 
 def test_ordinary_unicode_is_kept() -> None:
-    text = "café 東京 👩‍💻 ü"
+    text = "café 東京 👩 💻 ü ✓"
     assert safe_text(text) == text
+
+
+def test_an_emoji_sequence_shows_its_zero_width_joiner() -> None:
+    # Every format character is visible, the joiner too: an id cannot hide one.
+    assert safe_text("👩\u200d💻") == "👩\\u200d💻"
 
 
 def test_max_len_cuts_with_ellipsis_and_never_splits_an_escape() -> None:

@@ -1,15 +1,23 @@
-"""Audit screen (``A``): who cancelled what, when, and how it ended, newest first."""
+"""Audit screen (``A``): who cancelled what, when, and how it ended, newest first.
+
+One row per attempt (intent and outcome lines paired, see ``audit.attempts``). The log is read in
+a worker thread: audit I/O never runs on the console's event loop, so a slow disk or a FIFO
+planted at the path cannot freeze the keys.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from bifrost_tui.audit.log import AuditLog
-from bifrost_tui.audit.render import AUDIT_COLUMNS, render_entries
+from bifrost_tui.audit.log import AttemptScan, AuditLog
+from bifrost_tui.audit.render import AUDIT_COLUMNS, render_attempts
 from bifrost_tui.textsafe import safe_text
 
 #: Entries shown at most (the CLI's `bifrost-tui audit` prints them all).
@@ -44,24 +52,36 @@ class AuditScreen(Screen[None]):
         self.action_reload()
         table.focus()
 
-    def action_reload(self) -> None:
+    @work(exclusive=True, group="audit-read")
+    async def action_reload(self) -> None:
+        head = self.query_one("#audit-head", Static)
+        where = safe_text(str(self.audit_log.path))
+        head.update(Text(f"reading {where} …", style="dim"))
+        try:
+            found = await asyncio.to_thread(self.audit_log.attempts)
+        except OSError as exc:
+            head.update(Text(f"cannot read {where}: {safe_text(str(exc))}", style="bold red"))
+            return
+        self._show(found)
+
+    def _show(self, found: AttemptScan) -> None:
         table = self.query_one(DataTable)
         head = self.query_one("#audit-head", Static)
         table.clear()
-        try:
-            entries = self.audit_log.read()
-        except OSError as exc:
-            where = safe_text(str(self.audit_log.path))
-            head.update(Text(f"cannot read {where}: {exc.strerror}", style="bold red"))
-            return
-        shown = entries[-SHOW_LAST:][::-1]
+        rows = found.rows
+        shown = rows[-SHOW_LAST:][::-1]
         # Cells are rich Text: audit lines hold gateway text, which must never be read as markup.
-        for row in render_entries(shown):
-            table.add_row(*(Text(cell) for cell in row))
-        head.update(
-            Text(
-                f"{len(entries)} cancel attempt(s) in {safe_text(str(self.audit_log.path))} "
-                f"(newest first; `bifrost-tui audit --since 1h` prints them)",
-                style="dim",
-            )
+        for cells in render_attempts(shown):
+            table.add_row(*(Text(cell) for cell in cells))
+        where = safe_text(str(self.audit_log.path))
+        words = (
+            f"{len(rows)} cancel attempt(s) in {where} "
+            f"(newest first; `bifrost-tui audit --since 1h` prints them)"
         )
+        problems = [
+            f"cannot read {safe_text(str(p))}: {safe_text(why)}" for p, why in found.scan.unreadable
+        ]
+        if problems:
+            head.update(Text("; ".join([*problems, words]), style="bold red"))
+        else:
+            head.update(Text(words, style="dim"))
