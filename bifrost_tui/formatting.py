@@ -20,6 +20,50 @@ STATE_LABELS: dict[State, str] = {
     State.UNKNOWN: "UNKNOWN",
 }
 
+#: Raw status words that only repeat what a state's label already says (``ended ENDED``).
+_SAID_BY_LABEL: dict[State, frozenset[str]] = {
+    State.ACTIVE: frozenset({"in_progress"}),
+    State.CANCELING: frozenset({"canceling", "cancelling"}),
+    State.ENDED_OK: frozenset({"ended", "completed"}),
+    State.ENDED_CANCELED: frozenset({"ended", "canceled", "cancelled"}),
+    State.FAILED: frozenset({"ended", "failed"}),
+    State.EXPIRED: frozenset({"ended", "expired"}),
+    State.UNKNOWN: frozenset(),
+}
+
+
+def status_extras(state: State, *raw: str | None) -> list[str]:
+    """The raw status words (the gateway's, then the provider's own) that add something to the
+    state's label: ``finalizing`` beside ``ACTIVE``, ``failed`` beside ``ENDED``; never ``ended``
+    beside ``ENDED``. Each distinct word once, as given (not escaped)."""
+    said = _SAID_BY_LABEL[state]
+    extras: list[str] = []
+    seen: set[str] = set()
+    for word in raw:
+        if not word:
+            continue
+        folded = word.strip().lower()
+        if folded and folded not in said and folded not in seen:
+            seen.add(folded)
+            extras.append(word)
+    return extras
+
+
+def age_text(when: datetime | None, now: datetime) -> str:
+    """How long ago ``when`` was, in one unit: ``12m``, ``3h``, ``2d``; ``?`` when unknown.
+
+    Minute granularity (an idle screen changes once a minute); a moment that reads ahead of
+    ``now`` (a skewed clock) is ``0m``.
+    """
+    if when is None:
+        return "?"
+    minutes = max(0, int((now - when).total_seconds()) // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 1440:
+        return f"{minutes // 60}h"
+    return f"{minutes // 1440}d"
+
 
 def relative(when: datetime | None, now: datetime) -> str:
     """``5m ago`` / ``in 3h 10m`` at minute granularity, so an idle screen changes once a minute."""

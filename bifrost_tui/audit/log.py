@@ -96,7 +96,10 @@ class AuditLog:
         backups: int = DEFAULT_BACKUPS,
         clock: Clock | None = None,
         redact: Callable[[str], str] | None = None,
+        user: str | None = None,
+        host: str | None = None,
     ) -> None:
+        """``user``/``host``: who writes the lines (default: this process's user and host)."""
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
         if backups < 0:
@@ -106,8 +109,8 @@ class AuditLog:
         self.backups = backups
         self.clock: Clock = clock or SystemClock()
         self.redact = redact
-        self._user: str | None = None
-        self._host: str | None = None
+        self._user = user
+        self._host = host
 
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r})"

@@ -23,6 +23,13 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "ERROR / REASON",
 )
 
+#: The console's audit screen at 120 columns: the batch id gives way down to this many cells (cut
+#: in the middle) before the reason column does; the reason keeps up to AUDIT_REASON_FIRST cells
+#: first; the time drops its year (``11-28 12:00:05``, AUDIT_TIME_SHORT cells) before either.
+AUDIT_ID_MIN = 16
+AUDIT_REASON_FIRST = 24
+AUDIT_TIME_SHORT = 14
+
 
 def render_attempt(row: AttemptRow, *, detail_width: int | None = 120) -> tuple[str, ...]:
     """One row of plain, terminal-safe strings; the batch id is never cut."""

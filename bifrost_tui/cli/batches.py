@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -11,6 +12,7 @@ from bifrost_tui.cli.exitcodes import (
     EXIT_GATEWAY_REFUSED,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     exit_code_for_error,
 )
 from bifrost_tui.cli.output import emit_document, emit_envelope, report_error
@@ -27,6 +29,7 @@ from bifrost_tui.textsafe import safe_text
 
 if TYPE_CHECKING:
     from bifrost_tui.config.connection import Connection
+    from bifrost_tui.gateway.client import GatewayClient
     from bifrost_tui.gateway.models import Batch, ProviderInfo
     from bifrost_tui.gateway.outcomes import ProviderListing
 
@@ -58,7 +61,14 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
             providers = discovery.providers
             if discovery.note:
                 notes.append(discovery.note)
-        listed = await client.list_all(providers, deep=not args.first_page)
+        from bifrost_tui.cli.progress import Progress, list_counted
+
+        listed = await list_counted(
+            client,
+            providers,
+            deep=not args.first_page,
+            progress=Progress(enabled=not args.json),
+        )
     listings = _in_provider_order(providers, listed)
     batches = [b for listing in listings for b in listing.batches]
     now = conn.clock.now()
@@ -72,8 +82,12 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
             from bifrost_tui.core.export import write_csv
 
             write_csv(batches, sys.stdout)
-        else:
+        elif batches or _all_listed(listings):
             _print_batch_table(batches, now, sys.stdout)
+        else:
+            # Nothing listed because providers failed (a local refusal, an unreachable gateway):
+            # "no batches" would be a false all-clear; stderr below says why.
+            print(_nothing_listed(listings), file=sys.stderr)
         for listing in listings:
             detail = _listing_detail(listing)
             if detail is None:
@@ -100,6 +114,28 @@ def _in_provider_order(
         by_name.get(p.name) or ProviderListing.unsupported(p.name, p.reason or "no batch support")
         for p in providers
     ]
+
+
+def _all_listed(listings: Sequence[ProviderListing]) -> bool:
+    """Every batch-capable provider listed completely: an empty table truly means no batches."""
+    from bifrost_tui.gateway.outcomes import ListingStatus
+
+    return all(x.status in (ListingStatus.COMPLETE, ListingStatus.UNSUPPORTED) for x in listings)
+
+
+def _nothing_listed(listings: Sequence[ProviderListing]) -> str:
+    """What an empty listing says when some providers could not be listed (never "no batches")."""
+    from bifrost_tui.gateway.outcomes import ListingStatus
+
+    capable = [x for x in listings if x.status is not ListingStatus.UNSUPPORTED]
+    failed = [x for x in capable if x.status is ListingStatus.ERROR]
+    if len(failed) == len(capable):
+        return f"nothing listed: {len(failed)} of {len(capable)} providers could not be listed"
+    complete = sum(x.status is ListingStatus.COMPLETE for x in capable)
+    return (
+        f"0 batches read, but only {complete} of {len(capable)} providers listed completely "
+        "(batches may be missing)"
+    )
 
 
 def _listing_detail(listing: ProviderListing) -> str | None:
@@ -161,18 +197,107 @@ def _print_batch_table(batches: Sequence[Batch], now: Any, out: TextIO) -> None:
 # --------------------------------------------------------------------------- batches show
 
 
+#: At most this many providers are asked at once for a batch given without ``--provider``.
+SHOW_CONCURRENCY = 8
+
+
 async def cmd_show(args: argparse.Namespace, conn: Connection) -> int:
-    """Read one batch and print its details (or the JSON envelope)."""
+    """Read one batch and print its details (or the JSON envelope).
+
+    Without ``--provider`` every configured batch provider whose kind fits the id's shape is asked
+    at once (every batch-capable one for an id of no known shape): one hit is shown; none, or
+    several, exit 2 naming the providers asked.
+    """
     async with conn.client() as client:
-        try:
-            batch = await client.get_batch(args.provider, args.batch_id)
-        except GatewayError as exc:
-            return report_error(exc, args.json)
+        if args.provider:
+            try:
+                batch = await client.get_batch(args.provider, args.batch_id)
+            except GatewayError as exc:
+                return report_error(exc, args.json)
+        else:
+            found = await _find_batch(args, conn, client)
+            if isinstance(found, int):
+                return found
+            batch = found
     if args.json:
         emit_envelope({"batch": batch.to_json()})
     else:
         _print_batch_detail(batch, conn.clock.now(), sys.stdout)
     return EXIT_OK
+
+
+async def _find_batch(
+    args: argparse.Namespace, conn: Connection, client: GatewayClient
+) -> Batch | int:
+    """The batch ``args.batch_id`` from the one provider that holds it, or an exit code (said)."""
+    from bifrost_tui.gateway.errors import NotFound
+    from bifrost_tui.gateway.ids import candidate_kinds
+
+    batch_id: str = args.batch_id
+    try:
+        discovery = await client.discover_providers(
+            conn.settings.providers, fallback_on_failure=True
+        )
+    except GatewayError as exc:
+        return report_error(exc, args.json)
+    kinds = candidate_kinds(batch_id)
+    capable = [p for p in discovery.providers if p.batch_capable]
+    candidates = [p for p in capable if kinds is None or p.kind in kinds]
+    shape = " or ".join(kinds) if kinds is not None else "no known shape"
+    if not candidates:
+        return _show_refusal(
+            args,
+            f"no batch provider of this gateway fits the id {batch_id} ({shape})",
+            [],
+        )
+    gate = asyncio.Semaphore(SHOW_CONCURRENCY)
+
+    async def read(info: ProviderInfo) -> Batch | GatewayError:
+        async with gate:
+            try:
+                return await client.get_batch(info.name, batch_id, kind=info.kind)
+            except GatewayError as exc:
+                return exc
+
+    results = await asyncio.gather(*(read(p) for p in candidates))
+    names = [p.name for p in candidates]
+    hits = [r for r in results if not isinstance(r, GatewayError)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        where = ", ".join(b.provider for b in hits)
+        return _show_refusal(
+            args,
+            f"batch {batch_id} is on several providers ({where}); pass --provider",
+            names,
+        )
+    failures = [
+        (p.name, r)
+        for p, r in zip(candidates, results, strict=True)
+        if isinstance(r, GatewayError) and not isinstance(r, NotFound)
+    ]
+    asked = ", ".join(n for n in names)
+    if failures and len(failures) == len(candidates):
+        codes = {exit_code_for_error(err) for _, err in failures}
+        if len(codes) == 1:
+            # Nobody could be asked, for one shared reason (unreachable, refused): say that.
+            return report_error(failures[0][1], args.json)
+    why = "".join(f"; {n}: {err.describe()}" for n, err in failures)
+    return _show_refusal(
+        args, f"batch {batch_id} not found on {asked}{why}; pass --provider", names
+    )
+
+
+def _show_refusal(args: argparse.Namespace, message: str, providers: Sequence[str]) -> int:
+    """``batches show ID`` could not tell which provider's batch to show: exit 2, said."""
+    from bifrost_tui.cli.output import error
+
+    if args.json:
+        emit_envelope(
+            {"error": {"kind": "usage", "message": message, "providers": list(providers)}}
+        )
+    error(message)
+    return EXIT_USAGE
 
 
 def _print_batch_detail(batch: Batch, now: Any, out: TextIO) -> None:

@@ -34,18 +34,20 @@ from bifrost_tui.cli.signals import (
     signum_of,
 )
 from bifrost_tui.core.bulk import (
+    SKIP_CANCELING,
     ItemOutcome,
     ItemResult,
     Selection,
     confirm_word,
     needs_typed_confirmation,
     select,
+    skip_reason,
 )
 from bifrost_tui.core.interrupt import signal_name
 from bifrost_tui.core.store import Key
 from bifrost_tui.formatting import STATE_LABELS, ago, counts_text
 from bifrost_tui.gateway.errors import GatewayError, NotFound
-from bifrost_tui.gateway.models import Batch, ProviderInfo
+from bifrost_tui.gateway.models import Batch, ProviderInfo, State
 from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.textsafe import safe_text
 
@@ -170,7 +172,10 @@ async def _select_listed(
     else:
         discovery = await client.discover_providers(None)
         providers = [p for p in discovery.providers if p.batch_capable]
-    listings = await client.list_all(providers, deep=True)
+    from bifrost_tui.cli.progress import Progress, list_counted
+
+    progress = Progress(enabled=not args.json)
+    listings = await list_counted(client, providers, deep=True, progress=progress)
     warnings: list[str] = []
     failed = [x for x in listings if x.status is ListingStatus.ERROR]
     if listings and len(failed) == len(listings):
@@ -344,16 +349,25 @@ def _interactive() -> bool:
 
 
 def _confirm_bulk(conn: Connection, count: int, partial: bool) -> bool:
+    """Each prompt accepts exactly what it asks to be typed (``yes``, or the typed word); any
+    other answer, ``y`` included, is a no."""
     if partial:
-        answer = input("Some listings are incomplete; batches may be missed. Go on? [no]: ")
-        if answer.strip().lower() not in ("y", "yes"):
+        answer = input(
+            "Some listings are incomplete; batches may be missed. Type 'yes' to go on [no]: "
+        )
+        if not _said_yes(answer):
             return False
     if needs_typed_confirmation(count, conn.settings.confirm):
         word = confirm_word(conn.profile_name, conn.display_url)
         answer = input(f"Cancel {count} batches? Type {safe_text(word)!r} to confirm: ")
         return answer.strip() == word
     answer = input(f"Cancel {count} batches? Type 'yes' to cancel [no]: ")
-    return answer.strip().lower() in ("y", "yes")
+    return _said_yes(answer)
+
+
+def _said_yes(answer: str) -> bool:
+    """The answer to a "Type 'yes'" prompt: ``yes`` in any case, surrounding spaces ignored."""
+    return answer.strip().lower() == "yes"
 
 
 def _print_selection(
@@ -408,6 +422,17 @@ async def _cancel_one(
     out: Output,
 ) -> int:
     selection = Selection([before.key], [before])
+    if before.state is State.CANCELING:
+        # A re-run on a batch whose cancel already landed: nothing to send, said as in bulk.
+        item = ItemResult(before.key, ItemOutcome.SKIPPED, before.state, reason=skip_reason(before))
+        if not args.dry_run:
+            trail.outcome(item)
+        error(
+            f"{SKIP_CANCELING}: {before.id} on {before.provider} is "
+            f"{before.processing_status or 'canceling'}; nothing sent"
+        )
+        report.add(item, batch=before)
+        return report.finish(report.exit_code(single=True), selection=selection)
     if not before.cancellable:
         reason = (
             f"not cancelling: batch is {before.processing_status or 'of unknown status'} "
@@ -439,7 +464,7 @@ async def _cancel_one(
             word = confirm_word(conn.profile_name, conn.display_url)
             ok = input(f"Type {safe_text(word)!r} to cancel: ").strip() == word
         else:
-            ok = input("Type 'yes' to cancel [no]: ").strip().lower() in ("y", "yes")
+            ok = _said_yes(input("Type 'yes' to cancel [no]: "))
         if not ok:
             print("not cancelled", file=sys.stderr if args.json else sys.stdout)
             item = ItemResult(

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from bifrost_tui.cli.output import CancelReport, error, print_cancel
+from bifrost_tui.cli.progress import Progress
 from bifrost_tui.cli.signals import Output, raising_handlers, signal_exit_code
 from bifrost_tui.core.bulk import (
     DEFAULT_CONCURRENCY,
@@ -62,6 +63,10 @@ async def send_cancels(
     answered: set[Key] = set()
     interrupt = Interrupt(getattr(args, "grace", DEFAULT_GRACE))
     in_flight_at_signal: list[Key] = []
+    # On a terminal, a bulk run counts its outcomes on a line of stderr (never with --json).
+    progress = Progress(enabled=not single and not args.json)
+    tally: Counter[str] = Counter()
+    total = len(selection.keys) + len(failed)
 
     async def cancel(key: Key) -> CancelResult:
         batch = known.get(key)
@@ -79,7 +84,9 @@ async def send_cancels(
         if single:
             out(lambda: _print_one(item, exc, as_json=args.json))
         elif not args.json:
-            out(lambda: _print_item(item))
+            out(lambda: progress.above(lambda: _print_item(item)))
+        tally[item.outcome] += 1
+        out(lambda: progress.update(_progress_words(tally, total)))
 
     def on_signal(signum: int) -> None:
         flying = [k for k in attempts if k not in answered]
@@ -99,7 +106,11 @@ async def send_cancels(
                 f"{signal_name(signum)} again: not waiting for the {len(flying)} in flight "
                 "(they read unknown)"
             )
-        out(lambda: print(f"bifrost-tui: {words}", file=sys.stderr, flush=True))
+        out(
+            lambda: progress.above(
+                lambda: print(f"bifrost-tui: {words}", file=sys.stderr, flush=True)
+            )
+        )
 
     interrupt.on_request(on_signal)
     with raising_handlers(), signals_routed_to(interrupt):
@@ -114,6 +125,7 @@ async def send_cancels(
             should_stop=lambda: interrupt.stopping,
             abandon=interrupt.abandon,
         )
+    out(progress.clear)
     summary.items[:0] = [item for item, _ in failed]
     summary.total += len(failed)
     signum = interrupt.signum
@@ -147,6 +159,16 @@ def _interrupted_words(signum: int, summary: BulkSummary, in_flight: list[Key]) 
         f"interrupted ({signal_name(signum)}): {len(flying)} in flight when it came"
         f"{f' ({how})' if how else ''}, {not_sent} not sent"
     )
+
+
+def _progress_words(tally: Counter[str], total: int) -> str:
+    """``cancelling: 12/40 done (10 accepted, 1 refused, 0 unknown, 1 skipped)``."""
+    done = sum(tally.values())
+    counts = ", ".join(
+        f"{tally[word]} {word}"
+        for word in (ItemOutcome.ACCEPTED, ItemOutcome.REFUSED, ItemOutcome.UNKNOWN)
+    )
+    return f"cancelling: {done}/{total} done ({counts}, {tally[ItemOutcome.SKIPPED]} skipped)"
 
 
 def _print_summary(summary: BulkSummary) -> None:

@@ -162,7 +162,11 @@ def _add_batches(sub: Any, argv: Sequence[str] | None) -> None:
         p_show = bsub.add_parser("show", help=BATCH_ACTIONS["show"])
         _connection_flags(p_show, suppress=True)
         p_show.add_argument("batch_id", metavar="ID")
-        p_show.add_argument("--provider", required=True, metavar="P")
+        p_show.add_argument(
+            "--provider",
+            metavar="P",
+            help="the batch's provider (default: ask every provider the id's shape fits)",
+        )
         p_show.add_argument("--json", action="store_true")
     if wanted("cancel"):
         from bifrost_tui.cli.cancel import add_cancel_arguments

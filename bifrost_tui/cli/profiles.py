@@ -119,7 +119,10 @@ def _setting_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--accent", metavar="COLOUR", help="accent colour: a name or #rrggbb")
     parser.add_argument("--note", metavar="TEXT", help="a note shown with the profile")
     parser.add_argument(
-        "--confirm", choices=("simple", "typed"), help="cancel confirmation style (typed: type id)"
+        "--confirm",
+        choices=("simple", "typed"),
+        help="cancel confirmation: simple (type 'yes' on the command line, press y in the "
+        "console) or typed (type the profile's name to confirm every cancel)",
     )
     parser.add_argument(
         "--allow-insecure-http",

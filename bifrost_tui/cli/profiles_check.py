@@ -13,7 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bifrost_tui.cli.exitcodes import EXIT_OK, EXIT_PARTIAL, EXIT_UNREACHABLE
+from bifrost_tui.cli.exitcodes import (
+    EXIT_GATEWAY_REFUSED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNREACHABLE,
+)
 from bifrost_tui.cli.profiles_io import ProfilesIO
 from bifrost_tui.config.errors import ConfigError
 from bifrost_tui.config.resolve import ResolvedConnection, resolve_connection
@@ -209,7 +214,8 @@ def cmd_test(
     transport: httpx.AsyncBaseTransport | None,
     client_factory: Callable[[ClientConfig], GatewayClient] | None = None,
 ) -> int:
-    """``profiles test NAME``: run the checks; 0 all passed, 4 some failed, 3 unreachable."""
+    """``profiles test NAME``: run the checks; 0 all passed, 4 some failed, 1 the credentials were
+    refused everywhere, 3 unreachable."""
     from bifrost_tui.gateway.client import GatewayClient
     from bifrost_tui.gateway.errors import GatewayError
 
@@ -236,6 +242,14 @@ def cmd_test(
     return _report_checks(args, io, resolved, checks, unreachable)
 
 
+def _refused_everywhere(checks: list[Check]) -> bool:
+    """Every failed check was refused the credentials, and no batch listing worked: the gateway
+    refused this profile (exit 1, as for any command), not a partial success."""
+    failed = [c for c in checks if not c.ok]
+    listed = any(c.ok and not c.skipped and c.name.startswith("list ") for c in checks)
+    return bool(failed) and not listed and all(c.problem == "auth refused" for c in failed)
+
+
 def _report_checks(
     args: argparse.Namespace,
     io: ProfilesIO,
@@ -247,6 +261,8 @@ def _report_checks(
         code = EXIT_UNREACHABLE
     elif all(c.ok for c in checks):
         code = EXIT_OK
+    elif _refused_everywhere(checks):
+        code = EXIT_GATEWAY_REFUSED
     else:
         code = EXIT_PARTIAL
     if getattr(args, "json", False):
@@ -276,7 +292,8 @@ def _report_checks(
         io.out("all checks passed")
     else:
         failed = sum(not c.ok for c in checks)
-        io.out(f"{failed} of {len(checks)} checks failed")
+        why = ": the gateway refused the credentials" if code == EXIT_GATEWAY_REFUSED else ""
+        io.out(f"{failed} of {len(checks)} checks failed{why}")
     return code
 
 

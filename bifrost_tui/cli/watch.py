@@ -21,7 +21,7 @@ from bifrost_tui.cli.exitcodes import (
 )
 from bifrost_tui.cli.output import emit_line, error, warn
 from bifrost_tui.cli.signals import cancelling_on_signals, signal_exit_code
-from bifrost_tui.core.watch import WatchEvent, watch_batches
+from bifrost_tui.core.watch import WatchEvent, ended_cleanly, watch_batches
 from bifrost_tui.formatting import STATE_LABELS, counts_text
 from bifrost_tui.gateway.models import State
 from bifrost_tui.textsafe import safe_text
@@ -36,11 +36,12 @@ BELL = "\a"
 MIN_INTERVAL = 1.0
 
 _EPILOG = """\
-exit codes: 0 every watched batch ended successfully; 4 some ended canceled, failed or expired, or
-vanished; 1 a batch was not found (or the gateway refused) at start; 3 the gateway was unreachable
-at start; 2 usage; 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP. With --json every line is
-one JSON object: {"version": 1, "event": {...}} per change and {"version": 1, "summary": {...}}
-last."""
+exit codes: 0 every watched batch ended successfully, or canceled after the gateway reported a
+cancel initiated (--strict: successfully only); 4 some ended otherwise (failed, expired, canceled
+without a reported cancel) or vanished; 1 a batch was not found (or the gateway refused) at
+start; 3 the gateway was unreachable at start; 2 usage; 130 interrupted (Ctrl-C), 143 SIGTERM,
+129 SIGHUP. With --json every line is one JSON object: {"version": 1, "event": {...}} per change
+and {"version": 1, "summary": {...}} last."""
 
 
 def add_watch_arguments(
@@ -66,6 +67,11 @@ def add_watch_arguments(
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--no-bell", action="store_true", help="no terminal bell when a batch ends")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 4 also when a batch ends canceled after a reported cancel (clean by default)",
+    )
     parser.add_argument(
         "--all-active",
         action="store_true",
@@ -175,10 +181,15 @@ def _start_failure_code(failures: Sequence[WatchEvent]) -> int:
     return EXIT_UNREACHABLE if EXIT_UNREACHABLE in codes else EXIT_GATEWAY_REFUSED
 
 
-def _final_code(targets: Sequence[tuple[str, str]], last: dict[tuple[str, str], WatchEvent]) -> int:
+def _final_code(
+    targets: Sequence[tuple[str, str]],
+    last: dict[tuple[str, str], WatchEvent],
+    *,
+    strict: bool = False,
+) -> int:
     for key in targets:
         event = last.get(key)
-        if event is None or event.kind == "gone" or event.state != State.ENDED_OK.value:
+        if event is None or not ended_cleanly(event, strict=strict):
             return EXIT_PARTIAL
     return EXIT_OK
 
@@ -299,7 +310,7 @@ async def run_watch(
         noun = "batch" if len(start_failures) == 1 else "batches"
         error(f"not watching: {len(start_failures)} {noun} could not be read at start")
     else:
-        code = _final_code(targets, last)
+        code = _final_code(targets, last, strict=bool(getattr(args, "strict", False)))
     line, payload = _summary(targets, last, code=code, interrupted=interrupted)
     if as_json:
         emit_line({"summary": payload}, out)

@@ -128,6 +128,17 @@ def _env_value(env: Mapping[str, str], name: str | None) -> str | None:
     return value if value else None
 
 
+def unset_key_warning(var: str, env: Mapping[str, str]) -> str | None:
+    """The warning for a key variable that is not set in ``env`` (``None`` when it is set).
+
+    A warning, never a refusal: a profile is often written on one machine or shell before its
+    key is exported, and the connection then sends no key (the gateway answers for itself).
+    """
+    if _env_value(env, var) is not None:
+        return None
+    return f"{var} is not set: no virtual key will be sent"
+
+
 def _is_loopback(url: str) -> bool:
     from bifrost_tui.gateway.endpoint import is_loopback
 

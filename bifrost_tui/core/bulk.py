@@ -31,7 +31,7 @@ class ItemOutcome:
     ACCEPTED = CancelOutcome.ACCEPTED.value
     REFUSED = CancelOutcome.REFUSED.value
     UNKNOWN = CancelOutcome.UNKNOWN.value
-    SKIPPED = "skipped"  # already ended (or no longer cancellable) when its turn came
+    SKIPPED = "skipped"  # already canceling or ended when its turn came: nothing sent
     NOT_SENT = "not_sent"  # the run was interrupted before this one started, or it never left
 
 
@@ -74,15 +74,35 @@ class BulkSummary:
 
     def words(self) -> str:
         c = self.counts
+        canceling = sum(
+            1
+            for i in self.items
+            if i.outcome == ItemOutcome.SKIPPED and i.state_before is State.CANCELING
+        )
         parts = [
             f"{c[ItemOutcome.ACCEPTED]} accepted",
             f"{c[ItemOutcome.REFUSED]} refused",
             f"{c[ItemOutcome.UNKNOWN]} unknown",
-            f"{c[ItemOutcome.SKIPPED]} skipped (already ended)",
         ]
+        if canceling:
+            parts.append(f"{canceling} {SKIP_CANCELING}")
+        if c[ItemOutcome.SKIPPED] - canceling or not canceling:
+            parts.append(f"{c[ItemOutcome.SKIPPED] - canceling} skipped (already ended)")
         if c[ItemOutcome.NOT_SENT]:
             parts.append(f"{c[ItemOutcome.NOT_SENT]} not sent")
         return f"{self.done}/{self.total}: " + ", ".join(parts)
+
+
+#: How a batch that was already canceling is reported: nothing was sent for it.
+SKIP_CANCELING = "skipped (already canceling)"
+
+
+def skip_reason(batch: Batch) -> str:
+    """Why a batch that is no longer cancellable gets no cancel: ``already canceling``, or
+    ``already <its status>`` once it ended."""
+    if batch.state is State.CANCELING:
+        return "already canceling"
+    return f"already {batch.processing_status or batch.state.value}"
 
 
 CancelFn = Callable[[Key], Awaitable[CancelResult]]
@@ -129,7 +149,7 @@ async def run_bulk(
                         key,
                         ItemOutcome.SKIPPED,
                         before,
-                        reason=f"already {batch.processing_status or batch.state.value}",
+                        reason=skip_reason(batch),
                     )
                 )
                 return

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from bifrost_tui.core.changes import STATE_GROUPS, Diff, Key, ProviderStatus, Transition
 from bifrost_tui.core.sorting import (
+    DEFAULT_SORT_KEY,
+    DEFAULT_SORT_REVERSE,
     VALUE_OF,
     SortKey,
     SortValue,
@@ -22,26 +24,12 @@ from bifrost_tui.core.sorting import (
     kept,
     position,
     remove_sorted,
-    store_values,
+    sorted_keys,
+    value_at,
 )
 from bifrost_tui.core.text_filter import SEP, haystacks, text_matches
-from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, ProviderInfo, State
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
-
-Key = tuple[str, str]  # (provider, normalised batch id)
-
-
-#: State groups counted per provider in the provider list.
-STATE_GROUPS: dict[State, str] = {
-    State.ACTIVE: "active",
-    State.CANCELING: "canceling",
-    State.ENDED_OK: "ended",
-    State.ENDED_CANCELED: "ended",
-    State.FAILED: "failed",
-    State.EXPIRED: "failed",
-    State.UNKNOWN: "active",
-}
 
 
 class _Keep(Enum):
@@ -50,49 +38,17 @@ class _Keep(Enum):
     KEEP = "keep"
 
 
-@dataclass
-class ProviderStatus:
-    """What the console knows about one provider's listing."""
-
-    info: ProviderInfo
-    listing: ListingStatus | None = None
-    missing: str | None = None
-    error: GatewayError | None = None
-    last_ok: datetime | None = None
-    counts: Counter[str] = field(default_factory=Counter)
-    #: A listing that was not cut at the first page on purpose has been applied.
-    deep_seen: bool = False
-    #: When its listings started failing (``None``: its last listing answered): the rows kept
-    #: from before are stale since then.
-    stale_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Diff:
-    """Keys that appeared, changed or disappeared in one update."""
-
-    added: frozenset[Key] = frozenset()
-    changed: frozenset[Key] = frozenset()
-    removed: frozenset[Key] = frozenset()
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
-
-    def __or__(self, other: Diff) -> Diff:
-        return Diff(
-            self.added | other.added, self.changed | other.changed, self.removed | other.removed
-        )
-
-
 class BatchStore:
     """All batches the console knows, plus the current view (provider, filter, hide-ended, sort).
 
     Kept cheap at 50,000 batches (see ``bench/``): a change costs in proportion to what changed,
-    not to what is known. Per key the store keeps the state, the active keys and the text the
-    filter searches; the counts per provider are adjusted rather than recounted; and the sorted
-    order of every batch is kept between changes: a changed batch is re-placed by bisection only
-    when its sort value moved. The view is that order filtered; a filter keystroke filters the
-    order (or, when the text only grew, the previous result) and never sorts.
+    not to what is known. Besides the batches the store keeps the active keys and the text the
+    filter searches (each batch caches its own state); the counts per provider are adjusted
+    rather than recounted; and the sorted order of every batch is kept between changes: a changed
+    batch is re-placed by bisection only when its sort value moved. Sort values are not kept
+    (they would be a tenth of the memory): bisection computes the log n it reads. The view is
+    that order filtered; a filter keystroke filters the order (or, when the text only grew, the
+    previous result) and never sorts.
     """
 
     def __init__(self) -> None:
@@ -102,17 +58,15 @@ class BatchStore:
         self.provider_filter: str | None = None  # None = all providers
         self.text_filter: str = ""
         self.hide_ended: bool = False
-        self.sort_key: SortKey = SortKey.CREATED
-        self.sort_reverse: bool = True  # newest first
+        self.sort_key: SortKey = DEFAULT_SORT_KEY  # oldest active first
+        self.sort_reverse: bool = DEFAULT_SORT_REVERSE
         #: Bumped on every change of ``batches``; see ``changed_since``.
         self.version = 0
         self._log: deque[tuple[int, tuple[Key, ...] | None]] = deque(maxlen=_LOG_SIZE)
         # Caches, all kept in step with ``batches`` by ``_commit``.
         self._keys: dict[str, dict[Key, None]] = {}  # per provider, in arrival order
-        self._states: dict[Key, State] = {}
+        self._states = _States(self.batches)
         self._active: dict[Key, None] = {}  # keys whose state is not terminal
-        self._values: dict[Key, SortValue] | None = None  # sort values, for _values_key
-        self._values_key: SortKey | None = None
         self._order: list[Key] | None = None  # every key, sorted; never mutated once built
         self._order_sig: tuple[SortKey, bool] | None = None
         # The filter's ``haystack`` per batch lined up with ``_order`` (None: not built); only here.
@@ -168,6 +122,7 @@ class BatchStore:
             if status.stale_since is None:
                 status.stale_since = now
             return Diff()
+        first = status.last_ok is None  # its first listing: what it holds is not news
         status.error = None
         status.stale_since = None
         if not (listing.first_page_only and status.listing is not None and status.deep_seen):
@@ -209,11 +164,14 @@ class BatchStore:
                 olds[key] = batches.pop(key)
         if not olds:
             return Diff()
+        before = {k: old.state for k in (*changed, *removed) if (old := olds[k]) is not None}
         if len(added) == len(olds) > _BULK:
             self._commit_added(list(olds), listing.provider)
         else:
             self._commit(olds)
-        return Diff(frozenset(added), frozenset(changed), frozenset(removed))
+        moves = self._moves(before, () if first else added)
+        # (A key twice in one listing, new at the first: added, not also changed.)
+        return Diff(frozenset(added), frozenset(changed - added), frozenset(removed), moves)
 
     def apply_batch(self, batch: Batch) -> Diff:
         """Fold one batch in (a re-read, a cancel reply): never erases what is known."""
@@ -223,9 +181,13 @@ class BatchStore:
         if old is not None and new == old:
             return Diff()
         new.compact()
+        before = {key: old.state} if old is not None else {}
         self.batches[key] = new
         self._commit({key: old})
-        return Diff(added=frozenset({key})) if old is None else Diff(changed=frozenset({key}))
+        moves = self._moves(before, () if before else (key,))
+        if old is None:
+            return Diff(added=frozenset({key}), transitions=moves)
+        return Diff(changed=frozenset({key}), transitions=moves)
 
     def load(self, batches: Iterable[Batch]) -> None:
         """Put batches straight in (benchmarks, tests: the gateway caps what one listing gives)."""
@@ -244,22 +206,25 @@ class BatchStore:
 
     def changed_since(self, version: int) -> frozenset[Key] | None:
         """Keys added, changed or removed after ``version``; ``None`` when that is not known any
-        more (too long ago, or a bulk ``load``): treat every key as changed."""
+        more (too long ago, or a bulk ``load``) or is most of them (a first listing: a set of
+        every key would cost more memory than a pass over all): treat every key as changed."""
         if version == self.version:
             return frozenset()
         if not self._log or self._log[0][0] > version + 1:
             return None
-        keys: set[Key] = set()
+        logged: list[tuple[Key, ...]] = []
         for at, changed in self._log:
             if at > version:
                 if changed is None:
                     return None
-                keys.update(changed)
-        return frozenset(keys)
+                logged.append(changed)
+        if 2 * sum(map(len, logged)) > max(len(self.batches), _BULK):
+            return None
+        return frozenset().union(*logged)
 
     @property
     def states(self) -> Mapping[Key, State]:
-        """``batches[key].state`` for every key, without deriving it again (read-only)."""
+        """``batches[key].state`` for every key (read-only; a view: each batch caches its state)."""
         return self._states
 
     def active_keys(self) -> Iterator[Key]:
@@ -268,8 +233,14 @@ class BatchStore:
 
     # ---- bookkeeping -------------------------------------------------------------------------
 
+    def _moves(self, before: dict[Key, State], added: Iterable[Key]) -> tuple[Transition, ...]:
+        """The transitions of a change, once committed: each key of ``before`` (its state then)
+        whose state moved or that is gone, then each of ``added``. Only changed keys are read."""
+        states = self._states
+        moved = [(k, s, now) for k, s in before.items() if (now := states.get(k)) is not s]
+        return (*moved, *((k, None, states[k]) for k in added))
+
     def _set_state(self, key: Key, state: State) -> None:
-        self._states[key] = state
         if state in TERMINAL_STATES:
             self._active.pop(key, None)
         else:
@@ -284,11 +255,10 @@ class BatchStore:
         more than the work itself.
         """
         batches = self.batches
-        states = self._states
         active = self._active
         keys_of = self._keys
-        values = self._values
-        value_of = VALUE_OF[self._values_key] if self._values_key is not None else None
+        # Sort values matter only to an order that is kept: otherwise the next view sorts.
+        value_of = VALUE_OF[self.sort_key] if self._order is not None else None
         # The new sort value of each key whose value moved (None: the key is gone).
         fresh: dict[Key, SortValue | None] = {}
         reread: list[Key] = []  # batches that read differently to the text filter now
@@ -303,16 +273,14 @@ class BatchStore:
                 tally = status.counts if status is not None else None
                 provider_keys = keys_of.setdefault(provider, {})
             if old is not None and tally is not None:
-                _uncount(tally, STATE_GROUPS[states[key]])
+                _uncount(tally, STATE_GROUPS[old.state])
             if new is None:
                 provider_keys.pop(key, None)
-                states.pop(key, None)
                 active.pop(key, None)
-                if values is not None and key in values:
+                if value_of is not None:
                     fresh[key] = None
                 continue
             state, status_text = new.state, new.processing_status
-            states[key] = state
             if state in TERMINAL_STATES:
                 active.pop(key, None)
             else:
@@ -323,9 +291,9 @@ class BatchStore:
                 tally[STATE_GROUPS[state]] += 1
             if old is not None and (old.state, old.processing_status) != (state, status_text):
                 reread.append(key)  # its haystack (id, status, state, provider) changed
-            if values is not None and value_of is not None:
+            if value_of is not None:
                 value = (value_of(new, state), key)
-                if old is None or value != values.get(key):
+                if old is None or value != (value_of(old, old.state), key):
                     fresh[key] = value
         self.version += 1
         self._log.append((self.version, tuple(olds)))  # a frozenset: 5x the memory
@@ -343,7 +311,6 @@ class BatchStore:
             self._commit(dict.fromkeys(keys))
             return
         states = [b.state for b in news]
-        self._states.update(zip(keys, states, strict=True))
         self._active.update(
             dict.fromkeys(k for k, s in zip(keys, states, strict=True) if s not in TERMINAL_STATES)
         )
@@ -351,21 +318,15 @@ class BatchStore:
         status = self.providers.get(provider)
         if status is not None:
             status.counts.update(map(STATE_GROUPS.__getitem__, states))
-        fresh: dict[Key, SortValue | None] = {}
-        if self._values is not None and self._values_key is not None:
-            value_of = VALUE_OF[self._values_key]
-            fresh = {k: (value_of(b, s), k) for k, b, s in zip(keys, news, states, strict=True)}
         self.version += 1
         self._log.append((self.version, tuple(keys)))
-        self._memo.clear()
-        self._update_view(dict.fromkeys(keys), fresh, [])
+        # Many new keys: sort once, when the view is next asked for (as ``_update_view`` does).
+        self._drop_order()
 
     def _invalidate(self) -> None:
         """Everything changed (a bulk load): caches are rebuilt when next needed."""
         self.version += 1
         self._log.append((self.version, None))
-        self._values = None
-        self._values_key = None
         self._drop_order()
         self._spare = None
 
@@ -379,8 +340,9 @@ class BatchStore:
         status = self.providers.get(provider)
         if status is None:
             return
-        states = self._states
-        status.counts = Counter(STATE_GROUPS[states[k]] for k in self._keys.get(provider, ()))
+        batches = self.batches
+        keys = self._keys.get(provider, ())
+        status.counts = Counter(STATE_GROUPS[batches[k].state] for k in keys)
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -451,16 +413,11 @@ class BatchStore:
         """Every key in sort order (by unique values, so the order is total and repeatable)."""
         sig = (self.sort_key, self.sort_reverse)
         if self._order is None or self._order_sig != sig:
-            if self._values is None or self._values_key is not self.sort_key:
-                value_of = VALUE_OF[self.sort_key]
-                states = self._states
-                self._values = {k: (value_of(b, states[k]), k) for k, b in self.batches.items()}
-                self._values_key = self.sort_key
             # The haystacks of the order before, to be lined up again rather than rebuilt.
             self._drop_order()
             hay = dict(zip(*self._spare, strict=True)) if self._spare is not None else {}
             self._spare = None
-            order = sorted(self.batches, key=self._values.__getitem__, reverse=sig[1])
+            order = sorted_keys(self.batches, self.sort_key, sig[1])
             self._order, self._order_sig = order, sig
             # Lined up now: the first filter keystroke then costs a pass over strings.
             self._order_hays = haystacks(self.batches, order, hay)
@@ -491,8 +448,8 @@ class BatchStore:
             if provider is not None:
                 keys, hays = kept(keys, hays, [k[0] == provider for k in keys])
             if hide:
-                states = self._states
-                keys, hays = kept(keys, hays, [states[k] not in TERMINAL_STATES for k in keys])
+                active = self._active
+                keys, hays = kept(keys, hays, [k in active for k in keys])
         if needle:
             if SEP in needle:
                 batches = self.batches
@@ -514,22 +471,19 @@ class BatchStore:
         key that is gone) in the sorted order, and the keys that moved, joined or left in the
         filtered view if there is one (``olds`` as for ``_commit``; ``reread``: the keys whose
         haystack changed)."""
-        values = self._values
-        if values is None or self._values_key is None:
-            return
         batches = self.batches
         order = self._order
-        if order is None or self._values_key is not self.sort_key or self._order_sig is None:
-            store_values(values, fresh)
+        if order is None or self._order_sig != (self.sort_key, self.sort_reverse):
             self._drop_order()
             return
         if 2 * len(fresh) > _BISECT_LIMIT:
             # Many moves (a first deep listing): sort once, when the view is next asked for,
             # rather than after each provider's listing.
-            store_values(values, fresh)
             self._drop_order()
             return
-        reverse = self._order_sig[1]
+        reverse = self.sort_reverse
+        # Where a key sits before the change (its batch then) and after it (its batch now).
+        then, now_ = value_at(batches, self.sort_key, olds), value_at(batches, self.sort_key)
         view = self._view
         filtered = view is not None and view is not order
         view_outs: list[Key] = []
@@ -550,23 +504,23 @@ class BatchStore:
         if fresh:
             new_order = order.copy()
             hays = hays.copy() if hays is not None else None
-            remove_sorted(new_order, [k for k in fresh if k in values], values, reverse, hays)
+            outs = [k for k in fresh if olds[k] is not None]
+            remove_sorted(new_order, outs, then, reverse, hays)
         new_view = view
         if filtered and view is not None and (view_outs or view_ins) and small_view:
             new_view = view.copy()
-            remove_sorted(new_view, view_outs, values, reverse)
+            remove_sorted(new_view, view_outs, then, reverse)
         # ...then in with the new ones.
-        store_values(values, fresh)
         if fresh:
             ins = [k for k, v in fresh.items() if v is not None]
             hay = dict(zip(ins, haystacks(batches, ins), strict=True)) if hays is not None else None
-            insert_sorted(new_order, ins, values, reverse, hays, hay)
+            insert_sorted(new_order, ins, now_, reverse, hays, hay)
             self._order = new_order
         if hays is not None:
             # Batches that changed without moving may read differently to the text filter.
             for key in reread:
                 if key not in fresh:
-                    at = position(new_order, values[key], values, reverse)
+                    at = position(new_order, now_(key), now_, reverse)
                     hays[at] = haystacks(batches, (key,))[0]
         self._order_hays = hays
         self._view_hays = None
@@ -575,7 +529,7 @@ class BatchStore:
                 self._view = new_order
         elif view_outs or view_ins:
             if small_view and new_view is not None:
-                insert_sorted(new_view, view_ins, values, reverse)
+                insert_sorted(new_view, view_ins, now_, reverse)
                 self._view = new_view
             else:
                 self._view = None
@@ -588,7 +542,7 @@ _BULK = 256
 #: Filtered views remembered per filter settings between changes (typing and backspacing).
 _MEMO_SIZE = 16
 #: Up to this many sort moves per change are bisected into a copy of the order; more re-sort it
-#: (with cached sort values: at that point no slower than bisecting).
+#: (at that point no slower than bisecting).
 _BISECT_LIMIT = 256
 
 
@@ -598,3 +552,24 @@ def _uncount(tally: Counter[str], group: str) -> None:
         tally[group] = left
     else:
         del tally[group]
+
+
+class _States(Mapping[Key, State]):
+    """``batches[key].state`` for every key: a view, not a copy (each batch caches its state)."""
+
+    __slots__ = ("_batches",)
+
+    def __init__(self, batches: Mapping[Key, Batch]) -> None:
+        self._batches = batches
+
+    def __getitem__(self, key: Key) -> State:
+        return self._batches[key].state
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+
+__all__ = ["STATE_GROUPS", "BatchStore", "Diff", "Key", "ProviderStatus", "Transition"]

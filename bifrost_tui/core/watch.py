@@ -86,6 +86,22 @@ class WatchEvent:
         }
 
 
+def ended_cleanly(event: WatchEvent, *, strict: bool = False) -> bool:
+    """Whether a watched batch's last event is a clean end: ended successfully, or ended canceled
+    after the gateway reported a cancel was initiated (``cancel_initiated_at``: the cancel someone
+    asked for took effect). ``strict``: only a successful end is clean."""
+    if event.kind == "gone":
+        return False
+    if event.state == State.ENDED_OK.value:
+        return True
+    return (
+        not strict
+        and event.state == State.ENDED_CANCELED.value
+        and event.batch is not None
+        and event.batch.cancel_initiated_at is not None
+    )
+
+
 @dataclass(slots=True)
 class _Target:
     provider: str
@@ -225,4 +241,11 @@ def _step(
     return event
 
 
-__all__ = ["MAX_CONCURRENT_READS", "NOT_FOUND", "EventKind", "WatchEvent", "watch_batches"]
+__all__ = [
+    "MAX_CONCURRENT_READS",
+    "NOT_FOUND",
+    "EventKind",
+    "WatchEvent",
+    "ended_cleanly",
+    "watch_batches",
+]

@@ -23,6 +23,33 @@ def normalise_id(provider_kind: str, raw_id: str) -> str:
     return raw_id
 
 
+#: What each id shape says about the provider kind that issued it (the first prefix that fits).
+_SHAPES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("msgbatch_", ("anthropic",)),
+    ("batch_", ("openai", "azure")),
+    ("arn:aws:bedrock", ("bedrock",)),
+    ("batches/", ("gemini",)),
+    ("batches-", ("gemini",)),
+)
+
+
+def candidate_kinds(batch_id: str) -> tuple[str, ...] | None:
+    """The provider kinds whose ids have ``batch_id``'s shape, or ``None`` when the shape is not
+    known (then any batch provider may hold it).
+
+    ``batch_`` is OpenAI's and Azure's, ``msgbatch_`` Anthropic's, ``arn:aws:bedrock`` a Bedrock job
+    ARN (also base64-encoded, as the OpenAI-format routes return it), ``batches/`` or ``batches-``
+    Gemini's.
+    """
+    for prefix, kinds in _SHAPES:
+        if batch_id.startswith(prefix):
+            return kinds
+    decoded = _b64_text(batch_id) if batch_id else None
+    if decoded is not None and decoded.startswith("arn:aws:bedrock"):
+        return ("bedrock",)
+    return None
+
+
 def path_id(provider_kind: str, batch_id: str) -> str:
     """The form of an id to put in ``/anthropic/v1/messages/batches/{id}`` for retrieve and cancel.
 

@@ -20,6 +20,7 @@ from textual.timer import Timer
 
 from bifrost_tui.clock import Clock
 from bifrost_tui.config.connection import Connection
+from bifrost_tui.core.events import EventLog
 from bifrost_tui.core.interrupt import DEFAULT_GRACE
 from bifrost_tui.core.live import LiveSession, PollResult
 from bifrost_tui.core.store import BatchStore, Diff, Key
@@ -74,6 +75,7 @@ class BifrostApp(CancellingApp):
         self.clock: Clock = clock or connection.clock
         self.live_updates = live_updates
         self.store = BatchStore()
+        self.events = EventLog(lambda: self.clock.now())  # the session's, across profiles
         self.client: GatewayClient | None = None
         self.session: LiveSession | None = None
         self.refresh_interval = max(MIN_REFRESH, connection.settings.refresh)
@@ -251,19 +253,35 @@ class BifrostApp(CancellingApp):
     # ---- the screen ------------------------------------------------------------------------
 
     def data_changed(self, diff: Diff | None) -> None:
+        self.events.gateway_reported(diff, skip=self.in_flight)
         if self.main_screen is not None and self.main_screen.is_mounted:
             with self.batch_update():
                 self.main_screen.data_changed(diff)
         if isinstance(self.screen, DetailScreen):
             self.screen.update_batch()
+        from bifrost_tui.ui.screens.audit import AuditScreen
+
+        if isinstance(self.screen, AuditScreen):
+            self.screen.store_changed()  # how a cancelled batch ended, once it has
 
     def update_crumbs(self) -> None:
         if self.main_screen is not None and self.main_screen.is_mounted:
             self.main_screen.update_crumbs()
 
     def flash(self, message: str, severity: str = "info", timeout: float | None = 8.0) -> None:
+        self.events.said(message, severity)
         if self.main_screen is not None and self.main_screen.is_mounted:
             self.main_screen.flash_bar.flash(message, severity, timeout)
+
+    def notify(self, message: str, **options: Any) -> None:
+        """A toast, also kept in the event log (``e``): it vanishes from the screen."""
+        self.events.said(message, str(options.get("severity", "info")), options.get("title", ""))
+        super().notify(message, **options)
+
+    @property
+    def read_only_words(self) -> str | None:
+        """Why this console will not cancel (the setting's source, in words), or None."""
+        return self.connection.settings.read_only_source if self.read_only else None
 
     def open_detail(self, key: Key) -> None:
         self.push_screen(DetailScreen(key))
@@ -299,6 +317,11 @@ class BifrostApp(CancellingApp):
         from bifrost_tui.ui.screens.flagged import FlaggedScreen
 
         self.push_screen(FlaggedScreen())
+
+    def action_events(self) -> None:
+        from bifrost_tui.ui.screens.events import EventsScreen
+
+        self.push_screen(EventsScreen(self.events))
 
     def action_audit(self) -> None:
         from bifrost_tui.ui.screens.audit import AuditScreen
@@ -348,8 +371,7 @@ class BifrostApp(CancellingApp):
     # ---- command palette -------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield from console_commands(self, screen)
+        yield from console_commands(self, screen, super().get_system_commands(screen))
 
     async def on_unmount(self) -> None:
         self.unroute_signals()

@@ -37,23 +37,29 @@ from bifrost_tui.core.bulk import (
     unless_abandoned,
 )
 from bifrost_tui.core.interrupt import DEFAULT_GRACE, Interrupt, signal_name, signals_routed_to
+from bifrost_tui.core.jump import hidden_note
 from bifrost_tui.core.live import describe_error
 from bifrost_tui.core.store import Diff, Key
 from bifrost_tui.formatting import STATE_LABELS
 from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.models import State
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus
+from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.screens.bulk import BulkConfirmScreen, BulkSummaryScreen
 from bifrost_tui.ui.screens.confirm import ConfirmScreen, cancel_body
+from bifrost_tui.ui.screens.detail import cancel_refusal, read_only_refusal
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 
 if TYPE_CHECKING:
     from bifrost_tui.clock import Clock
     from bifrost_tui.config.connection import Connection
+    from bifrost_tui.core.events import EventLog
     from bifrost_tui.core.live import LiveSession
     from bifrost_tui.core.store import BatchStore
     from bifrost_tui.ui.screens.main import MainScreen
 
+#: Watched batches the quit question names (the rest are counted).
+WATCHED_SHOWN = 5
 #: Why a batch of a run reads ``not_sent`` when the console exited before its turn.
 EXITED_BEFORE_SENDING = "interrupted: the console exited before this cancel was sent"
 
@@ -113,9 +119,13 @@ class CancellingApp(App[int]):
         store: BatchStore
         session: LiveSession | None
         main_screen: MainScreen | None
+        events: EventLog
 
         @property
         def read_only(self) -> bool: ...
+
+        @property
+        def read_only_words(self) -> str | None: ...
 
         def flash(
             self, message: str, severity: str = "info", timeout: float | None = 8.0
@@ -141,6 +151,7 @@ class CancellingApp(App[int]):
         self._runs_changed = asyncio.Event()
         self._signal_routes = contextlib.ExitStack()
         self._give_up: asyncio.TimerHandle | None = None
+        self._asking_quit = False
 
     # ---- signals and stopping --------------------------------------------------------------
 
@@ -230,23 +241,11 @@ class CancellingApp(App[int]):
 
     def request_cancel(self, key: Key) -> None:
         """``c``: always the one batch under the cursor; refused with a reason, or confirmed."""
-        if self.read_only:
-            why = self.connection.settings.read_only_source
-            self.flash(f"read-only ({why}): this console will not cancel", "warning")
-            return
-        batch = self.store.batches.get(key)
-        if batch is None:
-            self.flash("that batch is no longer listed", "warning")
-            return
-        if key in self.in_flight:
-            self.flash("a cancel for this batch is already in flight", "warning")
-            return
-        if not batch.cancellable:
-            self.flash(
-                f"not cancellable: batch is {batch.processing_status or 'of unknown status'} "
-                f"({STATE_LABELS[batch.state]}); nothing sent",
-                "warning",
-            )
+        why = cancel_refusal(
+            self.store, key, read_only=self.read_only_words, in_flight=self.in_flight
+        )
+        if why is not None:
+            self.flash(why, "warning")
             return
         self._confirm_and_cancel(key)
 
@@ -286,6 +285,7 @@ class CancellingApp(App[int]):
                 # The request never left the machine: nothing happened to the batch.
                 item = ItemResult(key, ItemOutcome.NOT_SENT, state_before, reason=exc.describe())
                 await asyncio.to_thread(run.outcome, item)
+                self.events.cancelled(item, self.store.states)
                 self.flash(f"cancel NOT sent: {describe_error(exc)}", "error", timeout=None)
                 return None
             finally:
@@ -294,10 +294,12 @@ class CancellingApp(App[int]):
             if result is None:
                 item = ItemResult(key, ItemOutcome.UNKNOWN, state_before, reason=ABANDONED_REASON)
                 await asyncio.to_thread(run.outcome, item)
+                self.events.cancelled(item, self.store.states)
                 self.flash("cancel outcome unknown: stopped waiting for its answer", "warning")
                 return None
             item = ItemResult(key, result.outcome.value, state_before, result=result)
             await asyncio.to_thread(run.outcome, item)
+            self.events.cancelled(item, self.store.states)
         finally:
             self._close_run(run)
         self.data_changed(None)
@@ -310,6 +312,7 @@ class CancellingApp(App[int]):
         state = (
             f"{batch.processing_status} ({STATE_LABELS[batch.state]})" if batch else "unknown state"
         )
+        state += hidden_note(self.store, (result.provider, result.batch_id))
         if result.outcome is CancelOutcome.ACCEPTED:
             self.flash(f"cancel accepted: {result.batch_id} is now {state}", "success")
         elif result.outcome is CancelOutcome.REFUSED:
@@ -330,9 +333,8 @@ class CancellingApp(App[int]):
 
     def request_bulk_cancel(self, keys: list[Key]) -> None:
         """``C``: the tagged set, confirmed (typed when large; acknowledged when partial)."""
-        if self.read_only:
-            why = self.connection.settings.read_only_source
-            self.flash(f"read-only ({why}): this console will not cancel", "warning")
+        if self.read_only_words is not None:
+            self.flash(read_only_refusal(self.read_only_words), "warning")
             return
         if self.bulk_running:
             self.flash("a bulk cancel is already running (escape stops it)", "warning")
@@ -413,6 +415,7 @@ class CancellingApp(App[int]):
             summary.items.append(item)
             self.in_flight.discard(item.key)
             writes.append(asyncio.ensure_future(asyncio.to_thread(run.outcome, item)))
+            self.events.cancelled(item, self.store.states)
             if item.outcome != ItemOutcome.NOT_SENT and self.main_screen is not None:
                 self.main_screen.table.tags.discard(item.key)
             self.data_changed(Diff(changed=frozenset({item.key})))
@@ -464,11 +467,50 @@ class CancellingApp(App[int]):
     def cancels_running(self) -> bool:
         return bool(self._runs or self.in_flight)
 
+    @property
+    def watched(self) -> int:
+        """Cancelled batches still watched until they end (their end is seen only while running)."""
+        return len(self.session.watches) if self.session is not None else 0
+
     def action_request_quit(self) -> None:
-        if not self.cancels_running:
+        if self.cancels_running:
+            self._quit_after_cancels()
+        elif self.watched:
+            self._quit_while_watching()
+        else:
             self.exit(0)
-            return
-        self._quit_after_cancels()
+
+    @work(group="quit-watching")
+    async def _quit_while_watching(self) -> None:
+        """Asks first: the end of a watched batch would be lost. Nothing is waited for (a cancel
+        can take minutes to land); the CLI's ``batches watch`` can follow them on."""
+        if self._asking_quit:
+            return  # q or ctrl+c again: the question is on screen
+        self._asking_quit = True
+        try:
+            confirmed = await self.push_screen_wait(
+                ConfirmScreen("Quit?", self._watching_words(), "Quit anyway")
+            )
+        finally:
+            self._asking_quit = False
+        if confirmed:
+            self.exit(0)
+
+    def _watching_words(self) -> Text:
+        assert self.session is not None
+        keys = sorted(self.session.watches)
+        text = Text(
+            f"{len(keys)} cancelled batch(es) are still being watched until they end. Quitting "
+            "now, this console will not see or announce how they end (the cancels themselves "
+            "are in the audit log); `bifrost-tui batches watch ID --provider P` can follow "
+            "them on.\n\n"
+        )
+        for provider, batch_id in keys[:WATCHED_SHOWN]:
+            text.append(f"  {safe_text(provider, 12):<12} {safe_text(batch_id, 80)}\n")
+        if len(keys) > WATCHED_SHOWN:
+            text.append(f"  … and {len(keys) - WATCHED_SHOWN} more\n")
+        text.append("\nQuit anyway?", style="bold")
+        return text
 
     @work(group="quit")
     async def _quit_after_cancels(self) -> None:

@@ -160,7 +160,7 @@ def test_required_key_missing_is_auth_refused_and_the_stray_key_is_not_used(
 ) -> None:
     gw = FakeGateway(require_vk=True)
     r = run_test(env, gw)  # PROD_VK unset, BIFROST_VK (for staging) exported
-    assert r.code == 4
+    assert r.code == 1  # refused everywhere: the gateway refused (exit-code table)
     assert line(r, "list openai").lstrip().startswith("FAIL")
     assert "auth refused" in line(r, "list openai")
     assert "PROD_VK is not set" in r.err
@@ -173,7 +173,7 @@ def test_wrong_key_echoed_by_the_gateway_is_redacted(env: dict[str, str]) -> Non
     gw = FakeGateway(require_vk=True, echo_key_in_errors=True)
     wrong = "sk-bf-WRONG-planted-44"
     r = run_test({**env, "PROD_VK": wrong}, gw, "--json")
-    assert r.code == 4
+    assert r.code == 1  # refused everywhere: the gateway refused (exit-code table)
     assert wrong not in r.out + r.err
     data = json.loads(r.out)
     failed = [c for c in data["checks"] if not c["ok"]]
@@ -183,9 +183,10 @@ def test_wrong_key_echoed_by_the_gateway_is_redacted(env: dict[str, str]) -> Non
 def test_management_api_refused_is_said_plainly(env: dict[str, str]) -> None:
     gw = FakeGateway(management_401=True)
     r = run_test({**env, "PROD_VK": KEY}, gw)
-    assert r.code == 4
+    assert r.code == 1  # refused everywhere: the gateway refused (exit-code table)
     assert "auth refused" in line(r, "providers")
     assert "dashboard credentials" in line(r, "providers")
+    assert "the gateway refused the credentials" in r.out
 
 
 def test_management_refused_still_lists_the_profiles_providers(env: dict[str, str]) -> None:

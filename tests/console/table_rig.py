@@ -8,9 +8,11 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from bifrost_tui.clock import ManualClock
+from bifrost_tui.core.sorting import SortKey
 from bifrost_tui.core.store import BatchStore, Key
 from bifrost_tui.gateway.counts import RequestCounts
 from bifrost_tui.gateway.models import Batch
+from bifrost_tui.ui.widgets.batch_table.layout import Layout
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.support.clocks import T0
 
@@ -38,8 +40,15 @@ def make_batch(
     )
 
 
+def newest_first(store: BatchStore) -> BatchStore:
+    """``store`` sorted newest first (``make_batch(0)`` on top), as the tests of the table's
+    mechanics expect; the default order is tested on its own."""
+    store.set_view(sort_key=SortKey.CREATED, sort_reverse=True)
+    return store
+
+
 def make_store(n: int) -> BatchStore:
-    store = BatchStore()
+    store = newest_first(BatchStore())
     store.load(make_batch(i) for i in range(n))
     return store
 
@@ -90,3 +99,8 @@ class RefreshSpy:
 
         # A spy in place of the instance's method: mypy forbids assigning to a method.
         table.refresh = spy  # type: ignore[method-assign]
+
+
+def width_of(layout: Layout, name: str) -> int:
+    """The width of column ``name`` in ``layout`` (0 when it is not shown)."""
+    return dict(zip(layout.columns, layout.widths, strict=True)).get(name, 0)

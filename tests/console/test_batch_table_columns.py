@@ -10,7 +10,14 @@ from bifrost_tui.core.sorting import SortKey
 from bifrost_tui.core.store import BatchStore
 from bifrost_tui.ui.widgets.batch_table.cells import ID_CAP
 from bifrost_tui.ui.widgets.batch_table.layout import ContentWidths, plan_layout
-from tests.console.table_rig import TableApp, make_batch, make_store, screen_lines, table_of
+from tests.console.table_rig import (
+    TableApp,
+    make_batch,
+    make_store,
+    screen_lines,
+    table_of,
+    width_of,
+)
 
 # ---- hostile strings ----------------------------------------------------------------------------
 
@@ -73,9 +80,9 @@ async def test_a_10000_character_id_is_capped(clock: ManualClock) -> None:
 @pytest.mark.parametrize(
     ("width", "present", "absent"),
     [
-        (160, ["REQUESTS", "PROGRESS", "CREATED"], []),
-        (85, ["REQUESTS"], ["PROGRESS", "CREATED "]),
-        (60, [], ["REQUESTS", "PROGRESS", "CREATED "]),
+        (160, ["REQUESTS", "PROGRESS", "AGE", "EXPIRES/ENDED"], []),
+        (85, ["REQUESTS", "AGE", "EXPIRES/ENDED"], ["PROGRESS"]),
+        (60, ["REQ", "AGE"], ["PROGRESS", "EXPIRES", "ENDS"]),
     ],
 )
 async def test_narrow_widths_drop_columns(
@@ -94,41 +101,41 @@ async def test_narrow_widths_drop_columns(
         for label in absent:
             assert label not in header
         row = screen_lines(table)[2]  # created 1m 30s ago
-        assert "ACTIVE" in row
-        assert ("5 proc 3 ok" in row) == ("REQUESTS" in present)
-        assert ("ago" in row) == ("CREATED" in present)
+        assert "ACTIVE" in row and " 1m " in row
+        assert "1 err" in row  # the counts are never cut off
+        assert ("5 proc 3 ok 1 err" in row) == (width >= 85)
 
 
-async def test_resizing_narrower_drops_columns_and_keeps_the_sort_arrow(clock: ManualClock) -> None:
+async def test_resizing_narrower_drops_columns_and_keeps_the_sorted_one(clock: ManualClock) -> None:
     store = make_store(5)
+    store.set_view(sort_key=SortKey.EXPIRES, sort_reverse=True)
     app = TableApp(store, clock)
     async with app.run_test(size=(160, 10)) as pilot:
         table = table_of(app)
         await pilot.pause()
-        assert "CREATED ▼" in screen_lines(table)[0]
-        await pilot.resize_terminal(80, 10)
+        assert "EXPIRES/ENDED ▼" in screen_lines(table)[0]
+        await pilot.resize_terminal(60, 10)
         await pilot.pause()
         header = screen_lines(table)[0]
         assert "PROGRESS" not in header
-        # CREATED is hidden at this width, yet the header still says how rows are sorted.
-        assert "CREATED ▼" in header
+        # The sorted column stays on screen, with its arrow, where unsorted ones would go.
+        assert "ENDS ▼" in header or "EXPIRES/ENDED ▼" in header
+        assert "in 23h" in screen_lines(table)[1]
 
 
 def test_layout_keeps_the_id_whole_at_wide_widths_and_cuts_it_when_narrow() -> None:
-    content = ContentWidths(id=38, provider=9, status=18, requests=22)
-    for width in (100, 120, 160, 200):
-        layout = plan_layout(width, content, "created", True)
-        widths = dict(zip(layout.columns, layout.widths, strict=True))
-        assert widths["id"] == 38
+    content = ContentWidths(id=38, provider=9, status=17, requests=22)
+    for width in (79, 89, 100, 120, 160, 200):
+        layout = plan_layout(width, content, "age", True)
+        assert width_of(layout, "id") == 38
         assert sum(layout.widths) + len(layout.columns) - 1 <= width
-    narrow = plan_layout(79, content, "created", True)
-    widths = dict(zip(narrow.columns, narrow.widths, strict=True))
-    assert 12 <= widths["id"] < 38
-    assert "requests" in narrow.columns
-    assert sum(narrow.widths) + len(narrow.columns) - 1 <= 79
+    narrow = plan_layout(60, content, "age", True)
+    assert 18 <= width_of(narrow, "id") < 38
+    assert narrow.has("requests")
+    assert sum(narrow.widths) + len(narrow.columns) - 1 <= 60
 
 
-async def test_narrow_ids_are_cut_with_an_ellipsis(clock: ManualClock) -> None:
+async def test_narrow_ids_are_cut_in_the_middle(clock: ManualClock) -> None:
     store = BatchStore()
     store.load([make_batch(0, batch_id="msgbatch_013Zva2CMHLNnXjNJJKqJ2EF")])
     app = TableApp(store, clock)
@@ -136,4 +143,5 @@ async def test_narrow_ids_are_cut_with_an_ellipsis(clock: ManualClock) -> None:
         await pilot.pause()
         row = screen_lines(table_of(app))[1]
         assert "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF" not in row
-        assert "msgbatch_013" in row and "…" in row
+        cell = row.split()[0]
+        assert cell.startswith("msgbatch_013") and cell.endswith("…J2EF")

@@ -237,7 +237,7 @@ async def test_resize_to_40x10_and_back_keeps_working_and_keeps_saying_stale():
         await pilot.pause()
         wide = screen_text(app)
         assert "STALE" in wide and main_screen(app).query_one("#providers").region.width > 0
-        assert table.cursor_key == target.key
+        assert table.cursor_key == active.key  # where the dialog left it
 
 
 async def test_a_lost_terminal_exits_instead_of_spinning(monkeypatch):

@@ -113,7 +113,8 @@ async def test_cancel_refused_shows_gateway_message_and_real_state(console):
         await pilot.pause()
         message = flash_text(app)
         assert "cancel refused" in message and "batch is busy" in message
-        assert "in_progress" in message  # the real state, re-read after the refusal
+        # The real state, re-read after the refusal.
+        assert app.store.batches[target.key].processing_status in message
         assert app.store.batches[target.key].state is State.ACTIVE
 
 
@@ -348,6 +349,9 @@ async def test_no_color_keeps_states_readable_from_text(monkeypatch, console):
     async with console.app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
         table = main_screen(console.app).query_one(BatchTable)
+        canceling = first_with(console.app, lambda b: b.state is State.CANCELING)
+        table.move_cursor_to_key(canceling.key)  # scrolled into view, among active ones
+        await pilot.pause()
         lines = [table.render_line(y).text for y in range(table.size.height)]
         text = "\n".join(lines)
         assert "ACTIVE" in text and "CANCELING" in text

@@ -251,15 +251,15 @@ async def test_cancelling_twice_is_idempotent_on_the_gateway(world):
     assert second.batch.cancel_initiated_at == first.batch.cancel_initiated_at
 
 
-def test_cli_second_cancel_of_a_canceling_batch_is_refused_locally(run_cli, world, sim_url):
+def test_cli_second_cancel_of_a_canceling_batch_is_skipped_locally(run_cli, world, sim_url):
     target_id = next(b.id for b in world.batches("openai") if b.phase.value == "running")
     args = ["batches", "cancel", target_id, "--provider", "openai", "--yes", "--url"]
     first, _, _ = run_cli(*args, sim_url)
     second, out, err = run_cli(*args, sim_url, "--json")
     assert first == 0 and second == 5
     assert len(world.requests(op="batch_cancel")) == 1  # the second one sent nothing
-    assert json.loads(out.splitlines()[0])["cancel"]["outcome"] == "not_sent"
-    assert "canceling" in err or "cancelling" in err
+    assert json.loads(out.splitlines()[0])["cancel"]["outcome"] == "skipped"
+    assert "skipped (already canceling)" in err
 
 
 async def test_auth_refused_at_start_falls_back_to_the_standard_providers(clock):

@@ -264,7 +264,10 @@ async def test_watch_exits_0_when_every_batch_ended_ok(world, clock):
     assert lines[-1] == "summary: 2 batches watched: 2 ENDED"
 
 
-async def test_watch_exits_4_when_a_batch_is_cancelled_mid_watch(world, clock):
+@pytest.mark.parametrize(("strict", "expected"), [(False, 0), (True, 4)])
+async def test_a_batch_cancelled_mid_watch_is_a_clean_end_unless_strict(
+    world, clock, strict, expected
+):
     running_openai(world, "batch_ok", duration=300)
     running_openai(world, "batch_cx", duration=3600)
 
@@ -273,12 +276,13 @@ async def test_watch_exits_4_when_a_batch_is_cancelled_mid_watch(world, clock):
 
     out = io.StringIO()
     code = await run_watch(
-        watch_args("batch_ok", "batch_cx", provider="openai"),
+        watch_args("batch_ok", "batch_cx", provider="openai", strict=strict),
         connection(world, clock),
         stdout=out,
         sleep=Sleeper(clock, {1: cancel}),
     )
-    assert code == 4
+    # The gateway reported the cancel (cancel_initiated_at): the end asked for, not a failure.
+    assert code == expected
     text = out.getvalue()
     # The OpenAI-format retrieve carries the real counts; once ended, the rest was canceled.
     canceling = "12:01:00Z openai batch_cx in_progress → canceling (CANCELING) 99 proc 1 ok 0 err"
@@ -312,6 +316,19 @@ async def test_watch_exits_3_when_the_gateway_is_unreachable_at_start(world, clo
     )
     assert code == 3
     assert "read failed" in out.getvalue() and "unreachable" in out.getvalue()
+
+
+async def test_a_batch_ended_canceled_without_a_reported_cancel_exits_4(world, clock):
+    world.add_batch("openai", id="batch_gone_cx", status="cancelled", total=10, canceled=10)
+    out = io.StringIO()
+    code = await run_watch(
+        watch_args("batch_gone_cx", provider="openai"),
+        connection(world, clock),
+        stdout=out,
+        sleep=Sleeper(clock),
+    )
+    assert "(CANCELED)" in out.getvalue()
+    assert code == 4
 
 
 async def test_watch_exits_4_when_a_batch_fails(world, clock):

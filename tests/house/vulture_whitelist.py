@@ -13,6 +13,7 @@ _.compact  # Button.compact: slimmer buttons on short terminals
 _.disabled  # Widget.disabled: the bulk dialog's Yes button until the typed word matches
 _.background  # Styles.background: the crumb bar takes the profile's accent colour
 _.control  # Message.control: lets @on(..., selector) match the batch table's messages
+_._button  # ToggleButton._button: the profile form's checkbox drawn as [x] / [ ]
 
 # Arguments a caller's signature requires even where the body does not need them.
 _.parameters  # Textual's check_action(action, parameters)

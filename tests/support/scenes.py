@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
+from bifrost_tui.audit.hook import AuditTrail
+from bifrost_tui.audit.log import AuditLog
+from bifrost_tui.clock import ManualClock
 from bifrost_tui.config.store import ProfileStore
+from bifrost_tui.core.bulk import ItemResult
 from bifrost_tui.sim.faults import Faults
 from bifrost_tui.ui.app import BifrostApp
+from bifrost_tui.ui.cancelling import EXITED_BEFORE_SENDING
+from bifrost_tui.ui.screens.audit import AuditScreen
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from tests.support.ui_fixtures import first_with, main_screen, make_rig
 
@@ -117,6 +124,94 @@ async def _azure_fails(pilot: Pilot) -> None:
 
 
 _anthropic_active = _cursor_on(lambda b: b.provider == "anthropic" and b.cancellable)
+_bedrock_active = _cursor_on(lambda b: b.provider == "bedrock" and b.cancellable)
+
+
+def _resize(width: int, height: int) -> Callable[[Pilot], Awaitable[None]]:
+    """The terminal is resized (the scene's ``size`` is where it starts)."""
+
+    async def resize(pilot: Pilot) -> None:
+        await pilot.resize_terminal(width, height)
+        await pilot.pause()
+
+    return resize
+
+
+async def _cancel_then_events(pilot: Pilot) -> None:
+    """A cancel sent (``you``), then its end as the gateway reported it, then the event log."""
+    app = pilot.app
+    await _anthropic_active(pilot)
+    await pilot.press("c", "y")
+    await app.workers.wait_for_complete()
+    app.clock.advance(app.connection.world.cancel_delay + 1)
+    await app.do_watch(force=True)
+    await pilot.pause()
+    app.clear_notifications()  # the toast is in the log; the scene shows the log alone
+    await pilot.press("e")
+    await pilot.pause()
+
+
+async def _jump_matches(pilot: Pilot) -> None:
+    """``g``, then a query several ids start with: the matches to pick from."""
+    await pilot.press("g")
+    await pilot.pause()
+    pilot.app.screen.query_one("#jump-input", Input).value = "batch_"
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+#: The audit log of the audit scene: a fixed path, since the audit screen shows it.
+SCENE_AUDIT = PROFILES_DIR.parent / "state" / "audit.jsonl"
+
+
+async def write_audit_attempts(app: BifrostApp, log: AuditLog) -> list[Any]:
+    """Real cancels on the simulator, audited with ``log``: one per provider (anthropic, openai,
+    azure, bedrock; real-length ids), one refused (an ended batch) and one never sent. The first
+    is sent 30 s before the others, so one cancel has ended once the clock moves on by the
+    simulator's cancel delay and the watch re-reads. The batches cancelled, in that order."""
+    session = app.session
+    assert session is not None
+    trail = AuditTrail(app.connection, source="console", bulk=False, on_failure=print, log=log)
+    targets = [
+        first_with(app, lambda b, p=provider: b.provider == p and b.cancellable)
+        for provider in ("anthropic", "openai", "azure", "bedrock")
+    ]
+    ended = first_with(app, lambda b: b.provider == "openai" and b.state.terminal)
+    for batch in [*targets, ended]:
+        attempt = trail.intent(batch.key, batch.state)
+        result = await session.cancel(batch.key)
+        trail.outcome(ItemResult(batch.key, result.outcome.value, batch.state, result), attempt)
+        if batch is targets[0]:
+            clock = app.clock
+            assert isinstance(clock, ManualClock)
+            clock.advance(30)
+    unsent = first_with(app, lambda b: b.provider == "gemini" and b.cancellable)
+    trail.outcome(ItemResult(unsent.key, "not_sent", unsent.state, reason=EXITED_BEFORE_SENDING))
+    return [*targets, ended, unsent]
+
+
+async def _audit_screen(pilot: Pilot) -> None:
+    """Cancels audited, the first one seen ending by the watch, then the audit screen."""
+    app = pilot.app
+    log = AuditLog(SCENE_AUDIT, clock=app.clock, user="oncall", host="ops-1")
+    await write_audit_attempts(app, log)
+    app.clock.advance(app.connection.world.cancel_delay - 29)
+    await app.do_watch(force=True)
+    await pilot.pause()
+    app.clear_notifications()  # the toast of its end is in the event log; the scene shows the audit
+    await pilot.pause()
+    app.push_screen(AuditScreen(AuditLog(SCENE_AUDIT)))
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _bulk_typed(pilot: Pilot) -> None:
+    """Every cancellable batch tagged (more than 10: a word to type), a wrong word submitted."""
+    await pilot.press("a", "C")
+    await pilot.pause()
+    await pilot.press(*"stag", "enter")
+    await pilot.pause()
+
 
 SCENES: list[Scene] = [
     Scene("main_120x40", (120, 40), _anthropic_active),
@@ -132,4 +227,21 @@ SCENES: list[Scene] = [
     Scene("read_only", (120, 40), _anthropic_active, read_only=True),
     Scene("profiles", (120, 40), _press("p")),
     Scene("help", (120, 40), _press("question_mark")),
+    # Started at 120x40, then resized: the footer shows whole keys only, nothing stray.
+    Scene("resized_120x40_to_80x24", (120, 40), _then(_anthropic_active, _resize(80, 24))),
+    # Below 100 columns the summary strip stands in for the provider list (azure failing).
+    Scene("summary_strip_90x30", (90, 30), _azure_fails),
+    # Real-length ids (anthropic 33, openai 38, azure 42 characters; Bedrock by its job id)
+    # whole beside the provider list; at exactly 100 columns cut in the middle, REQUESTS kept.
+    Scene("real_ids_120x40", (120, 40), _bedrock_active),
+    Scene("real_ids_100x30", (100, 30), _bedrock_active),
+    # The event log: the cancel sent here, its end reported by the gateway, the toast and flashes.
+    Scene("event_log", (120, 40), _cancel_then_events),
+    # The jump prompt (g) with the ids a query starts, to pick from.
+    Scene("jump_matches", (120, 40), _jump_matches),
+    # The audit screen at 120 columns: OUTCOME, HTTP and the reason on screen, a cancel's end as
+    # the watch saw it (ENDED (SEEN)), ids cut in the middle.
+    Scene("audit_120x40", (120, 40), _audit_screen),
+    # The typed bulk confirmation after a wrong word: kept, with the error under it.
+    Scene("bulk_typed_confirm", (120, 40), _bulk_typed),
 ]

@@ -148,6 +148,7 @@ def test_sort_by_created_newest_first_and_reverse():
     old = batch("old", created_at=T0 - timedelta(hours=3))
     new = batch("new", created_at=T0 - timedelta(minutes=1))
     store.apply_listing(listing("anthropic", old, new), T0)
+    store.set_view(sort_key=SortKey.CREATED, sort_reverse=True)
     assert store.view() == [("anthropic", "new"), ("anthropic", "old")]
     store.set_view(sort_reverse=False)
     assert store.view() == [("anthropic", "old"), ("anthropic", "new")]

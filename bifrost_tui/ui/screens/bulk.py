@@ -40,8 +40,18 @@ def bulk_body(batches: Sequence[Batch], partial: Sequence[str]) -> Text:
     return text
 
 
+#: The typed word's placeholder: words about the input, never something that reads as a value.
+TYPED_PLACEHOLDER = "‹type the word above, then enter›"
+
+
 class BulkConfirmScreen(ModalScreen[bool]):
-    """Yes stays disabled until every required confirmation is given; focus starts on No."""
+    """Yes stays disabled until every required confirmation is given.
+
+    Focus starts in the typed word's input when a word is required, else on No. ``escape`` always
+    cancels; ``n`` cancels as in the single dialog wherever it is not a letter of the word, i.e.
+    when the focus is not in the input (on the buttons or the checkbox). A word that does not
+    match stays in the input, with an inline error under it.
+    """
 
     # Short terminals: compact, and only the list scrolls, so the buttons stay on screen.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
@@ -54,13 +64,21 @@ class BulkConfirmScreen(ModalScreen[bool]):
     BulkConfirmScreen #bulk-body { height: auto; max-height: 24; }
     BulkConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     BulkConfirmScreen Button { margin-left: 2; }
+    BulkConfirmScreen #typed { border: round $border-blurred; background: $boost; }
+    BulkConfirmScreen #typed:focus { border: heavy $accent; }
+    BulkConfirmScreen #typed > .input--placeholder { color: $text; text-style: italic; }
+    BulkConfirmScreen #typed-error { color: $text-error; text-style: bold; }
     BulkConfirmScreen.-short > Vertical { max-width: 100%; height: 100%; max-height: 100%;
         padding: 0 1; }
     BulkConfirmScreen.-short #bulk-body { height: 1fr; }
     BulkConfirmScreen.-short Horizontal { margin-top: 0; }
     BulkConfirmScreen.-short Button { min-width: 0; margin-left: 1; }
     """
-    BINDINGS = [Binding("escape", "answer(False)", "No")]
+    BINDINGS = [
+        Binding("escape", "answer(False)", "No"),
+        # In the input ``n`` is a letter of the word (the input takes it first); elsewhere: No.
+        Binding("n", "answer(False)", "No"),
+    ]
 
     def __init__(
         self, batches: Sequence[Batch], *, partial: Sequence[str], typed_word: str | None
@@ -81,14 +99,19 @@ class BulkConfirmScreen(ModalScreen[bool]):
                 yield Static(
                     Text(f"Type {safe_text(self.typed_word, 60)!r} to confirm:"), id="typed-hint"
                 )
-                yield Input(id="typed", placeholder=safe_text(self.typed_word, 60))
+                yield Input(id="typed", placeholder=TYPED_PLACEHOLDER)
+                yield Static("", id="typed-error", markup=False)
             with Horizontal():
                 yield Button("No (esc)", id="no", variant="primary")
                 yield Button(f"Cancel {len(self.batches)} batch(es)", id="yes", variant="error")
 
     def on_mount(self) -> None:
         self._fit(self.app.size.height)
-        self.query_one("#no", Button).focus()
+        if self.typed_word is not None:
+            self.query_one("#typed", Input).focus()
+            self.query_one("#typed-error", Static).display = False
+        else:
+            self.query_one("#no", Button).focus()
         self._update()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -112,11 +135,27 @@ class BulkConfirmScreen(ModalScreen[bool]):
     @on(Input.Changed)
     def _changed(self) -> None:
         self._update()
+        if self.typed_word is not None:
+            self.query_one("#typed-error", Static).display = False
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
         if self.ready():
             self.dismiss(True)
+            return
+        # The word stays as typed, so a slip can be corrected rather than retyped.
+        error = self.query_one("#typed-error", Static)
+        error.update(Text(self._not_ready_words()))
+        error.display = True
+
+    def _not_ready_words(self) -> str:
+        assert self.typed_word is not None
+        typed = self.query_one("#typed", Input).value.strip()
+        word = safe_text(self.typed_word, 60)
+        if typed != self.typed_word:
+            got = f"{safe_text(typed, 60)!r} is not {word!r}" if typed else "nothing typed"
+            return f"✗ {got}: type {word!r} exactly, then enter (escape backs out)"
+        return "✗ tick the box above first (shift+tab): some matching batches may be missing"
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from bifrost_tui.core.live import describe_error
-from bifrost_tui.core.store import Key, ProviderStatus
+from bifrost_tui.core.store import BatchStore, Key, ProviderStatus
 from bifrost_tui.formatting import (
     FUTURE_TIME_FIELDS,
     STATE_LABELS,
@@ -129,6 +129,34 @@ def render_detail(batch: Batch, now: datetime, stale: str | None = None) -> Text
     return text
 
 
+def read_only_refusal(source: str) -> str:
+    """Why ``c``/``C`` do nothing on a read-only console (the footer hides them there), naming
+    where read-only comes from (the profile, ``--read-only``, ``BIFROST_READ_ONLY``)."""
+    return f"read-only ({source}): this console will not cancel"
+
+
+def cancel_refusal(
+    store: BatchStore, key: Key, *, read_only: str | None, in_flight: set[Key]
+) -> str | None:
+    """Why a cancel of ``key`` is not even asked for, in words; ``None``: it may be confirmed.
+
+    ``read_only``: the read-only setting's source in words, or None when cancelling is allowed.
+    """
+    if read_only is not None:
+        return read_only_refusal(read_only)
+    batch = store.batches.get(key)
+    if batch is None:
+        return "that batch is no longer listed"
+    if key in in_flight:
+        return "a cancel for this batch is already in flight"
+    if not batch.cancellable:
+        return (
+            f"not cancellable: batch is {batch.processing_status or 'of unknown status'} "
+            f"({STATE_LABELS[batch.state]}); nothing sent"
+        )
+    return None
+
+
 class DetailScreen(ConsoleScreen[None]):
     """Follows its batch live: the app calls ``update_batch`` when the store changes."""
 
@@ -136,6 +164,8 @@ class DetailScreen(ConsoleScreen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),
         Binding("c", "cancel", "Cancel batch"),
+        # Read-only: ``cancel`` is hidden from the footer and blocked, and this one says why.
+        Binding("c", "read_only", show=False),
     ]
     DEFAULT_CSS = """
     DetailScreen #detail { padding: 0 1; }
@@ -163,9 +193,23 @@ class DetailScreen(ConsoleScreen[None]):
         widget.update(render_detail(batch, self.bapp.clock.now(), stale_words(status)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel" and self.bapp.read_only:
-            return False
+        if action == "cancel":
+            return not self.bapp.read_only
+        if action == "read_only":
+            return self.bapp.read_only
         return True
 
     def action_cancel(self) -> None:
-        self.bapp.request_cancel(self.key)
+        app = self.bapp
+        why = cancel_refusal(
+            app.store, self.key, read_only=app.read_only_words, in_flight=app.in_flight
+        )
+        if why is not None:
+            # The batches screen's flash line is under this screen: a toast is seen here.
+            self.notify(why, title="nothing sent", severity="warning", markup=False)
+            return
+        app.request_cancel(self.key)
+
+    def action_read_only(self) -> None:
+        why = read_only_refusal(self.bapp.read_only_words or "read-only")
+        self.notify(why, title="nothing sent", severity="warning", markup=False)

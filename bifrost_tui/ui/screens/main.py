@@ -6,16 +6,21 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, OptionList
+from textual.widgets import Input, OptionList
 
+from bifrost_tui.core.jump import reveal
 from bifrost_tui.core.sorting import SORT_CYCLE
-from bifrost_tui.core.store import Diff
+from bifrost_tui.core.store import Diff, Key
 from bifrost_tui.ui.screens.console_screen import ConsoleScreen
+from bifrost_tui.ui.screens.detail import read_only_refusal
+from bifrost_tui.ui.screens.jump import JumpScreen
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 from bifrost_tui.ui.widgets.crumbs import CrumbBar
 from bifrost_tui.ui.widgets.flash import FlashBar
+from bifrost_tui.ui.widgets.footer import KeyFooter
 from bifrost_tui.ui.widgets.providers import ALL_ID, ProviderList
+from bifrost_tui.ui.widgets.summary_strip import SummaryStrip
 
 
 class MainScreen(ConsoleScreen[None]):
@@ -27,7 +32,12 @@ class MainScreen(ConsoleScreen[None]):
         Binding("space", "tag", "Tag", id="tag"),
         Binding("a", "tag_all", "Tag all", show=False, id="tag-all"),
         Binding("C", "bulk_cancel", "Cancel tagged", id="bulk-cancel"),
-        Binding("escape", "stop_bulk", "Stop bulk", show=False, id="stop-bulk"),
+        # Read-only: the four above are hidden from the footer and blocked; these say why.
+        Binding("c", "read_only", show=False),
+        Binding("C", "read_only", show=False),
+        Binding("escape", "escape", "Stop bulk / clear filter", show=False, id="stop-bulk"),
+        Binding("g", "jump", "Jump", show=False, id="jump"),
+        Binding("y", "copy_id", "Copy id", show=False, id="copy-id"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("s", "sort", "Sort", id="sort"),
         Binding("S", "reverse", "Reverse", show=False, id="reverse"),
@@ -40,6 +50,7 @@ class MainScreen(ConsoleScreen[None]):
         Binding("right_square_bracket", "provider(1)", "Next provider", show=False),
         Binding("p", "app.profiles", "Profiles", id="profiles"),
         Binding("A", "app.audit", "Audit", show=False, id="audit"),
+        Binding("e", "app.events", "Events", show=False, id="events"),
         Binding("exclamation_mark", "app.flagged", "Stuck", show=False, id="flagged"),
         Binding("ctrl+s", "app.export", "Export", show=False, id="export"),
         Binding("question_mark", "app.help", "Help", id="help"),
@@ -53,13 +64,14 @@ class MainScreen(ConsoleScreen[None]):
     def compose(self) -> ComposeResult:
         app = self.bapp
         yield CrumbBar(id="crumbs")
+        yield SummaryStrip(app.store, app.clock, id="summary")
         with Horizontal(id="body"):
             yield ProviderList(app.store, id="providers")
             yield BatchTable(app.store, app.clock, id="table")
         yield Input(placeholder="filter: id, status or provider", id="filter", compact=True)
         yield BulkBar(id="bulk")
         yield FlashBar(id="flash")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -88,15 +100,19 @@ class MainScreen(ConsoleScreen[None]):
 
     def update_crumbs(self) -> None:
         self.query_one("#crumbs", CrumbBar).show(self.bapp.crumb_state())
+        self.query_one("#summary", SummaryStrip).show()
 
     # ---- actions -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cancel", "tag", "tag_all", "bulk_cancel") and self.bapp.read_only:
             return False  # hidden from the footer and blocked: a read-only console never cancels
-        if action == "stop_bulk":
-            return self.bapp.bulk_running
+        if action == "read_only":
+            return self.bapp.read_only
         return True
+
+    def action_read_only(self) -> None:
+        self.flash_bar.flash(read_only_refusal(self.bapp.read_only_words or "read-only"), "warning")
 
     def action_tag(self) -> None:
         key = self.table.cursor_key
@@ -121,8 +137,64 @@ class MainScreen(ConsoleScreen[None]):
     def action_bulk_cancel(self) -> None:
         self.bapp.request_bulk_cancel(sorted(self.table.tags))
 
-    def action_stop_bulk(self) -> None:
-        self.bapp.stop_bulk()
+    def action_escape(self) -> None:
+        """Stop a running bulk cancel; else clear the filter (kept or being typed)."""
+        field = self.query_one("#filter", Input)
+        if self.bapp.bulk_running and not field.has_focus:
+            self.bapp.stop_bulk()
+            return
+        if not self.bapp.store.text_filter and not field.display:
+            return
+        typing = field.has_focus
+        self._clear_filter()
+        if not typing:
+            self.flash_bar.flash("filter cleared", timeout=3)
+
+    def _clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.display = False
+        self.bapp.store.set_view(text="")
+        self.table.refresh_view(None)
+        self.table.focus()
+        self.update_crumbs()
+
+    def action_open_detail(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            self.flash_bar.flash("no batch under the cursor", "warning")
+            return
+        self.bapp.open_detail(key)
+
+    def action_copy_id(self) -> None:
+        """``y``: the id under the cursor to the clipboard, through the terminal (OSC 52)."""
+        key = self.table.cursor_key
+        if key is None:
+            self.flash_bar.flash("no batch under the cursor", "warning")
+            return
+        self.app.copy_to_clipboard(key[1])
+        # The terminal never says whether it took it: say what it takes.
+        self.flash_bar.flash(f"copied {key[1]} (needs OSC 52; in tmux: set-clipboard on)")
+
+    def action_jump(self) -> None:
+        self.app.push_screen(JumpScreen(self.bapp.store), self.jump_to)
+
+    def jump_to(self, key: Key | None) -> None:
+        """Put the cursor on ``key``, first changing the view if it hides the batch."""
+        if key is None or key not in self.bapp.store.batches:
+            return
+        changed = reveal(self.bapp.store, key)
+        if changed:
+            field = self.query_one("#filter", Input)
+            field.value = self.bapp.store.text_filter
+            field.display = False
+            self.select_provider(self.bapp.store.provider_filter)
+        self.table.refresh_view(None)
+        self.table.move_cursor_to_key(key)
+        self.table.focus()
+        self.update_crumbs()
+        where = f" ({'; '.join(changed)})" if changed else ""
+        self.flash_bar.flash(f"jumped to {key[1]} on {key[0]}{where}")
 
     def action_cancel(self) -> None:
         key = self.table.cursor_key
@@ -150,14 +222,8 @@ class MainScreen(ConsoleScreen[None]):
         self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
-        field = self.query_one("#filter", Input)
-        if event.key == "escape" and field.has_focus:
-            field.value = ""
-            field.display = False
-            self.bapp.store.set_view(text="")
-            self.table.refresh_view(None)
-            self.table.focus()
-            self.update_crumbs()
+        if event.key == "escape" and self.query_one("#filter", Input).has_focus:
+            self._clear_filter()
             event.stop()
 
     def action_sort(self) -> None:

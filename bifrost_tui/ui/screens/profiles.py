@@ -10,9 +10,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bifrost_tui.config.connection import demo_connection, open_connection
@@ -23,10 +24,12 @@ from bifrost_tui.config.errors import (
     ProfileFileError,
 )
 from bifrost_tui.config.model import Profile, normalize_url, validate_profile_name
+from bifrost_tui.config.resolve import unset_key_warning
 from bifrost_tui.config.store import ProfilesFile, ProfileStore
 from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.screens.confirm import ConfirmScreen
 from bifrost_tui.ui.screens.console_screen import ConsoleScreen
+from bifrost_tui.ui.widgets.footer import KeyFooter
 
 #: Said when another process (a CLI in another pane, an editor) wrote the file meanwhile.
 CHANGED_ELSEWHERE = (
@@ -94,7 +97,7 @@ class ProfilesScreen(ConsoleScreen[None]):
         yield Static(Text(FIRST_RUN_HINT), id="hint")
         yield Static("", id="file-error", markup=False)
         yield OptionList(id="profile-list")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#hint").display = self.first_run
@@ -239,6 +242,16 @@ class ProfilesScreen(ConsoleScreen[None]):
 
 # --------------------------------------------------------------------------- the form
 
+
+class TextCheckbox(Checkbox):
+    """A checkbox that reads ``[x]`` / ``[ ]``: its state is in the characters, so it reads the
+    same without colour (``NO_COLOR``, 16 colours, a screen reader)."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.assemble("[", ("x" if self.value else " ", "bold"), "]")
+
+
 FORM_FIELDS = ("name", "url", "virtual_key_env", "refresh", "accent", "note")
 
 
@@ -251,10 +264,12 @@ class ProfileForm(ModalScreen[str | None]):
         width: 80; max-width: 98%; height: auto; max-height: 95%;
         border: thick $accent; background: $surface; padding: 0 2;
     }
-    ProfileForm Label.field { margin-top: 1; }
+    ProfileForm Label.field { margin-top: 0; }
     ProfileForm Label.error { color: $error; height: auto; width: 100%; }
-    ProfileForm Input { margin: 0 0 0 2; background: $boost; }
-    ProfileForm Input:focus { background: $primary 30%; }
+    ProfileForm Input { margin: 0 0 0 2; background: $boost; border: round $border-blurred; }
+    ProfileForm Input:focus { background: $primary 30%; border: heavy $accent; }
+    ProfileForm TextCheckbox { margin-top: 1; border: round $border-blurred; }
+    ProfileForm TextCheckbox:focus { border: heavy $accent; }
     ProfileForm Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ProfileForm Button { margin-left: 2; }
     """
@@ -264,6 +279,8 @@ class ProfileForm(ModalScreen[str | None]):
         super().__init__()
         self.store = store
         self.profile = profile
+        #: Problems that do not stop a save (a key variable not set here), by field.
+        self.warnings: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         p = self.profile
@@ -291,10 +308,9 @@ class ProfileForm(ModalScreen[str | None]):
                     value=values[field],
                     id=f"f-{field}",
                     disabled=bool(p and field == "name"),
-                    compact=True,
                 )
                 yield Label("", id=f"e-{field}", classes="error", markup=False)
-            yield Checkbox(
+            yield TextCheckbox(
                 "Read-only (never cancel through this profile)",
                 p.read_only if p else False,
                 id="f-read_only",
@@ -306,7 +322,8 @@ class ProfileForm(ModalScreen[str | None]):
                 yield Button("Save", id="save", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#e-form", Label).display = False
+        for label in self.query("Label.error"):
+            label.display = False  # shown when it has something to say
         self.query_one("#f-url" if self.profile else "#f-name", Input).focus()
 
     def action_cancel_form(self) -> None:
@@ -328,6 +345,7 @@ class ProfileForm(ModalScreen[str | None]):
         """Return (errors by field, settings). Errors never repeat a value that may be secret."""
         errors: dict[str, str] = {}
         settings: dict[str, Any] = {}
+        self.warnings = {}
         name = self.profile.name if self.profile else self._value("name")
         try:
             validate_profile_name(name)
@@ -347,11 +365,14 @@ class ProfileForm(ModalScreen[str | None]):
                 errors["virtual_key_env"] = (
                     "must be an environment variable name (letters, digits, _)"
                 )
-            elif not os.environ.get(env_name):
-                errors["virtual_key_env"] = (
-                    f"${env_name} is not set in this environment: export it first, "
-                    "or leave this empty to send no key"
-                )
+            else:
+                # Not set here is not a reason to refuse: the profile may be for another shell
+                # or machine. Saved, with a warning (connecting sends no key until it is set).
+                warning = unset_key_warning(env_name, os.environ)
+                if warning is not None:
+                    self.warnings["virtual_key_env"] = (
+                        f"warning: {warning} (saved anyway: export it where the console runs)"
+                    )
             settings["virtual_key_env"] = env_name
         else:
             settings["virtual_key_env"] = ""
@@ -396,11 +417,16 @@ class ProfileForm(ModalScreen[str | None]):
                 field = next((f for f in FORM_FIELDS if f in text), "url")
                 errors[field] = text
         for field in FORM_FIELDS:
-            self.query_one(f"#e-{field}", Label).update(Text(errors.get(field, "")))
+            said = errors.get(field) or self.warnings.get(field, "")
+            label = self.query_one(f"#e-{field}", Label)
+            label.update(Text(said))
+            label.display = bool(said)
         message = self.query_one("#e-form", Label)
         message.update(Text(form_error))
         message.display = bool(form_error)
         if not errors and not form_error:
+            for warning in self.warnings.values():
+                self.app.notify(warning, severity="warning", markup=False)
             self.dismiss(self.profile.name if self.profile else self._value("name"))
 
     def _reread(self) -> str:

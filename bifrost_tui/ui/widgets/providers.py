@@ -16,11 +16,19 @@ from bifrost_tui.textsafe import safe_text
 ALL_ID = "*all*"
 
 
-def _counts_line(counts: dict[str, int]) -> str:
-    """Two short lines (the pane is narrow): active and canceling, then ended and failed."""
+def ended_words(counts: Mapping[str, int]) -> str:
+    """``45 ended (15 failed)``: failed and expired batches have ended too, so they are counted
+    in ``ended`` and named beside it; the numbers shown never add up to more than the total."""
+    failed = counts.get("failed", 0)
+    ended = counts.get("ended", 0) + failed
+    return f"{ended} ended ({failed} failed)" if failed else f"{ended} ended"
+
+
+def _counts_line(counts: Mapping[str, int]) -> str:
+    """Two short lines (the pane is narrow): active and canceling, then ended (failed within)."""
     return (
         f"{counts.get('active', 0)} active · {counts.get('canceling', 0)} canceling\n "
-        f"{counts.get('ended', 0)} ended · {counts.get('failed', 0)} failed"
+        f"{ended_words(counts)}"
     )
 
 

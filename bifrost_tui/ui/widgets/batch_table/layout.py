@@ -20,7 +20,7 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "requests",
     "progress",
-    "created",
+    "age",
     "expires",
 )
 LABELS: dict[str, str] = {
@@ -30,7 +30,7 @@ LABELS: dict[str, str] = {
     "status": "STATUS",
     "requests": "REQUESTS",
     "progress": "PROGRESS",
-    "created": "CREATED",
+    "age": "AGE",
     "expires": "EXPIRES/ENDED",
 }
 #: Header labels used where the full one does not fit.
@@ -40,52 +40,56 @@ SHORT_LABELS: dict[str, str] = {
     "progress": "PROG",
     "expires": "ENDS",
 }
+#: The column each sort key sorts by: it is always on screen, its header with the arrow.
 SORT_COLUMNS: dict[SortKey, str] = {
-    SortKey.CREATED: "created",
+    SortKey.OLDEST_ACTIVE: "age",
+    SortKey.CREATED: "age",
     SortKey.PROVIDER: "provider",
     SortKey.STATUS: "status",
     SortKey.ID: "id",
     SortKey.EXPIRES: "expires",
     SortKey.PROGRESS: "progress",
 }
-ARROW_DOWN = "▼"  # descending (sort_reverse=True): newest / largest first
+ARROW_DOWN = "▼"  # descending: the largest value (the oldest age, the last id) first
 ARROW_UP = "▲"
-
-#: The width breakpoints: below each, columns go.
-WIDE = 100  # < WIDE: no PROGRESS, no CREATED
-NARROW = 70  # < NARROW: no REQUESTS either
 
 #: Columns whose content is formatted by us have fixed widths (no O(n) measuring per minute).
 PROGRESS_WIDTH = 15  # 10-cell bar, a space, "100%"
-CREATED_WIDTH = 11  # "23h 59m ago", "12d 23h ago"; rarer longer ones get an ellipsis
+AGE_WIDTH = 4  # "59m", "23h", "364d"
 EXPIRES_WIDTH = 14  # "in 23h 59m", "12d 23h ago", "overdue 2h 5m"
-#: Which columns give up width, and down to how many cells, when the line is too narrow: the id
-#: down to a still-telling prefix (the full id is on the detail screen), then the created time,
-#: then the request counts, then the id further, the time column, status and provider.
-#: Past that the line is cut at the right edge.
-SHRINK_ORDER: tuple[tuple[str, int], ...] = (
-    ("id", 20),
-    ("created", 9),
-    ("requests", 12),
-    ("id", 16),
-    ("expires", 12),
-    ("id", 12),
-    ("status", 10),
+#: Narrowest the id gets while other columns can still give way, and at all: cut in the middle
+#: it keeps its distinctive start and end (``msgbatch_01Hk…DV8d``).
+ID_FLOOR = 18
+ID_MIN = 12
+#: Narrowest the STATUS column gets: the longest state label (``CANCELING``) fits, and enough of
+#: a raw status word beside it to read (``ACTIVE fina…``, ``ENDED failed``).
+STATUS_FLOOR = 12
+#: Narrowest the REQUESTS column gets: the cell then shows the counts real for the provider.
+REQUESTS_FLOOR = 9
+#: What gives way, in order, when the line is too narrow: columns shrink (to a floor) or step
+#: aside (``None``) until the rest fits. The id stays whole while anything else can give;
+#: STATUS, AGE and the sorted column never go. Past the last step the line is cut at the edge.
+GIVE_WAY: tuple[tuple[str, int | None], ...] = (
+    ("progress", None),
+    ("expires", 10),
+    ("requests", 16),
+    ("expires", None),
+    ("requests", REQUESTS_FLOOR),
+    ("status", STATUS_FLOOR),
     ("provider", 6),
+    ("id", ID_FLOOR),
+    ("requests", None),
+    ("provider", None),
+    ("id", ID_MIN),
 )
-#: Shrinking that still leaves the id whole (tried before columns step aside at wide widths).
-SOFT_SHRINK: tuple[tuple[str, int], ...] = (("requests", 12), ("created", 9), ("expires", 12))
+#: Columns that never step aside.
+KEPT: frozenset[str] = frozenset({"tag", "id", "status", "age"})
 
 
-def visible_columns(width: int) -> list[str]:
-    """The columns the width breakpoints (``WIDE``, ``NARROW``) allow at ``width`` cells."""
-    cols = list(COLUMNS)
-    if width < WIDE:
-        cols.remove("progress")
-        cols.remove("created")
-    if width < NARROW:
-        cols.remove("requests")
-    return cols
+def arrow_down(sort_column: str, sort_reverse: bool) -> bool:
+    """Whether the sorted column reads largest first. Sorting by creation time ascending (the
+    store's ``sort_reverse=False``) puts the oldest, the largest AGE, first."""
+    return not sort_reverse if sort_column == "age" else sort_reverse
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +110,15 @@ class Layout:
     columns: tuple[str, ...]
     widths: tuple[int, ...]
     sort_column: str
-    sort_reverse: bool
+    #: The sorted column reads largest first (``▼``).
+    sort_descending: bool
 
     def has(self, name: str) -> bool:
         return name in self.columns
 
     @property
     def arrow(self) -> str:
-        return ARROW_DOWN if self.sort_reverse else ARROW_UP
+        return ARROW_DOWN if self.sort_descending else ARROW_UP
 
     def header_cells(self) -> list[str]:
         """One label per column, each exactly its width; the sort arrow is never cut off."""
@@ -121,13 +126,8 @@ class Layout:
 
     def _header_cell(self, name: str, width: int) -> str:
         label, short = LABELS[name], SHORT_LABELS.get(name, LABELS[name])
-        sort = f"{LABELS[self.sort_column]} {self.arrow}"
-        sort_short = f"{SHORT_LABELS.get(self.sort_column, LABELS[self.sort_column])} {self.arrow}"
         if name == self.sort_column:
             candidates = [f"{label} {self.arrow}", f"{short} {self.arrow}", self.arrow]
-        elif name == "id" and self.sort_column not in self.columns:
-            # The sort column is hidden at this width: the id's header says how rows are sorted.
-            candidates = [f"{label}  sort: {sort}", f"{label} · {sort}", sort, sort_short, label]
         else:
             candidates = [label, short]
         for text in candidates:
@@ -137,24 +137,25 @@ class Layout:
 
 
 def time_span(layout: Layout) -> tuple[int, int]:
-    """(x, width) of the time columns (CREATED, EXPIRES/ENDED: the last ones) in ``layout``."""
+    """(x, width) of the time columns (AGE, EXPIRES/ENDED: the last ones) in ``layout``."""
     x = 0
     start = end = 0
     for name, width in zip(layout.columns, layout.widths, strict=True):
-        if name in ("created", "expires"):
+        if name in ("age", "expires"):
             start = start or x
             end = x + width
         x += width + 1
     return start, max(0, end - start)
 
 
-def plan_layout(width: int, content: ContentWidths, sort_column: str, sort_reverse: bool) -> Layout:
+def plan_layout(
+    width: int, content: ContentWidths, sort_column: str, sort_descending: bool
+) -> Layout:
     """Choose columns and widths for ``width`` cells. Pure, so it is cheap to test.
 
-    Below the width breakpoints columns go (``visible_columns``). At wide widths, PROGRESS and
-    then CREATED step aside before anything (least of all the id) would be cut; where nothing fits
-    whole, columns shrink in ``SHRINK_ORDER`` down to their minimum, then the line is cut at the
-    edge.
+    Every column starts at its content's width; while the line is too wide, columns give way in
+    ``GIVE_WAY`` order (the sorted column and those in ``KEPT`` shrink but never step aside), so
+    the id is the last thing cut, and then in the middle. Past that the line is cut at the edge.
     """
     width = max(0, width)
 
@@ -164,52 +165,51 @@ def plan_layout(width: int, content: ContentWidths, sort_column: str, sort_rever
             case "tag":
                 return 1
             case "id":
-                return max(content.id, 2)
+                return max(content.id, label, 2)
             case "provider":
-                return max(content.provider, len(SHORT_LABELS["provider"]), 1)
+                return max(content.provider, label - len(LABELS[name]) + len("PROV"), 1)
             case "status":
                 return max(content.status, label)
             case "requests":
                 return max(content.requests, label)
             case "progress":
                 return max(PROGRESS_WIDTH, label)
-            case "created":
-                return max(CREATED_WIDTH, label)
+            case "age":
+                return max(AGE_WIDTH, label)
             case _:
-                return EXPIRES_WIDTH
+                return max(EXPIRES_WIDTH, label)
 
-    def shrink(cols: list[str], order: tuple[tuple[str, int], ...]) -> tuple[dict[str, int], int]:
-        widths = {name: desired(name) for name in cols}
-        excess = sum(widths.values()) + len(cols) - 1 - width
-        for name, floor in order:
-            if excess <= 0:
-                break
-            if name in widths and widths[name] > floor:
-                cut = min(excess, widths[name] - floor)
-                widths[name] -= cut
-                excess -= cut
-        return widths, excess
-
-    cols = visible_columns(width)
-    options = [cols]
-    if width >= WIDE:
-        options += [
-            [c for c in cols if c != "progress"],
-            [c for c in cols if c not in ("progress", "created")],
-        ]
-    order = SHRINK_ORDER
-    chosen = next((o for o in options if shrink(o, ())[1] <= 0), None)
-    if chosen is None and width >= WIDE:
-        chosen = next((o for o in options if shrink(o, SOFT_SHRINK)[1] <= 0), None)
-        if chosen is not None:
-            order = SOFT_SHRINK
-    if chosen is None:
-        chosen = options[-1]
-    widths, _ = shrink(chosen, order)
+    widths = {name: desired(name) for name in COLUMNS}
+    for name, floor in GIVE_WAY:
+        excess = sum(widths.values()) + len(widths) - 1 - width
+        if excess <= 0:
+            break
+        if name not in widths:
+            continue
+        if floor is None:
+            if name not in KEPT and name != sort_column:
+                del widths[name]
+            elif name == sort_column:
+                # The sorted column stays: as narrow as its header with the arrow allows.
+                keep = len(SHORT_LABELS.get(name, LABELS[name])) + 2
+                widths[name] -= min(excess, max(0, widths[name] - keep))
+        elif widths[name] > floor:
+            widths[name] -= min(excess, widths[name] - floor)
+    # A column that stepped aside may have freed more than was needed: the columns that shrank
+    # before it get it back, the last to shrink first.
+    slack = width - (sum(widths.values()) + len(widths) - 1)
+    for name, _ in reversed(GIVE_WAY):
+        if slack <= 0:
+            break
+        if name in widths and widths[name] < desired(name):
+            grow = min(slack, desired(name) - widths[name])
+            widths[name] += grow
+            slack -= grow
+    columns = tuple(name for name in COLUMNS if name in widths)
     return Layout(
         width=width,
-        columns=tuple(chosen),
-        widths=tuple(widths[name] for name in chosen),
+        columns=columns,
+        widths=tuple(widths[name] for name in columns),
         sort_column=sort_column,
-        sort_reverse=sort_reverse,
+        sort_descending=sort_descending,
     )

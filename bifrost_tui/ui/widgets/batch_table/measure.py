@@ -1,21 +1,23 @@
 """The batch table's width histograms: each column's widest cell over a view, kept up to date.
 
-Per key: the batch object it was measured for, and its widths as an index into ``_signatures``:
-(id, provider, status, requests widths, ended). Distinct signatures are few, and ``_histograms``
-counts them per provider, so the widest content of a view that only filters by provider and
-hide-ended is read off the counts without a pass over its rows. Kept in step with the store
-through ``store.changed_since``: a poll measures only the batches it changed.
+Per key: its widths as an index into ``_signatures`` (id, provider, status, requests widths,
+ended). Distinct signatures are few, and ``_histograms`` counts them per provider, so the widest
+content of a view that only filters by provider and hide-ended is read off the counts without a
+pass over its rows. Kept in step with the store through ``store.changed_since``: a poll measures
+only the batches it changed; when that is not known (or is most of them) every batch is measured
+again, in bulk.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from itertools import islice
 
 from rich.cells import cell_len
 
 from bifrost_tui.core.store import BatchStore, Key
-from bifrost_tui.formatting import STATE_LABELS, counts_text
+from bifrost_tui.formatting import STATE_LABELS, counts_text, status_extras
 from bifrost_tui.gateway.counts import RequestCounts
 from bifrost_tui.gateway.models import TERMINAL_STATES, Batch, State, derive_state
 from bifrost_tui.ui.widgets.batch_table.cells import (
@@ -25,6 +27,7 @@ from bifrost_tui.ui.widgets.batch_table.cells import (
     STATUS_RAW_CAP,
     TABLE_COUNT_SEP,
     safe_cell,
+    table_id,
     text_width,
 )
 from bifrost_tui.ui.widgets.batch_table.layout import ContentWidths
@@ -34,11 +37,12 @@ from bifrost_tui.ui.widgets.batch_table.layout import ContentWidths
 #: more than a keystroke may).
 EXACT_TEXT_ROWS = 5_000
 
+#: Batches measured per bulk pass when every batch is measured again.
+_SLICE = 4096
+
 _ENDED_FAMILY = frozenset({State.ENDED_OK, State.ENDED_CANCELED})
-#: Labels a batch whose raw status is in the ``ended`` family may get (see ``derive_state``).
-_ENDED_LABELS = tuple(
-    STATE_LABELS[s] for s in (State.ENDED_OK, State.ENDED_CANCELED, State.FAILED, State.EXPIRED)
-)
+#: States a batch whose raw status is in the ``ended`` family may get (see ``derive_state``).
+_ENDED_STATES = (State.ENDED_OK, State.ENDED_CANCELED, State.FAILED, State.EXPIRED)
 
 #: Width of the REQUESTS cell by the digit lengths of its numbers (all its length depends on):
 #: ``counts_text`` runs once per distinct shape, not once per batch.
@@ -90,7 +94,6 @@ class ContentMeasure:
     """Widths of every batch in a store, counted per provider; and the status cells' text."""
 
     def __init__(self) -> None:
-        self._measured: dict[Key, Batch] = {}
         self._width_ids: dict[Key, int] = {}
         self._signatures: list[_Signature] = []
         self._signature_ids: dict[_Signature, int] = {}
@@ -99,7 +102,7 @@ class ContentMeasure:
         self._measured_store: BatchStore | None = None
         self._provider_widths: dict[str, int] = {}
         self._status_texts: dict[str, str] = {}
-        self._status_widths: dict[str, int] = {}
+        self._status_widths: dict[tuple[str, str | None], int] = {}
 
     def view_widths(self, store: BatchStore, view: list[Key]) -> ContentWidths:
         """Widest content per column over ``view`` (the store's), once per view change.
@@ -135,10 +138,16 @@ class ContentMeasure:
         return self._widest(ids, start)
 
     def status_text(self, batch: Batch, state: State) -> str:
-        """``in_progress ACTIVE``: the raw status (escaped, capped) and the state's text label."""
+        """``ACTIVE``, ``ACTIVE finalizing``: the state's label, then the raw status words
+        (escaped, capped) that add something to it (``status_extras``)."""
+        return self._status_cell(state, batch.processing_status, batch.native_status)
+
+    def _status_cell(self, state: State, raw: str, native: str | None) -> str:
         label = STATE_LABELS[state]
-        safe = self._safe_status(batch.processing_status)
-        return f"{safe} {label}" if safe else label
+        extras = status_extras(state, raw, native)
+        if not extras:
+            return label
+        return " ".join([label, *map(self._safe_status, extras)])
 
     def _widest(self, ids: set[int], start: ContentWidths) -> ContentWidths:
         id_w, provider_w, status_w, requests_w = (
@@ -163,50 +172,44 @@ class ContentMeasure:
     def _sync(self, store: BatchStore) -> None:
         """Measure the batches the store changed since the last sync (all of them at first)."""
         batches = store.batches
-        measured = self._measured
         changed = None
         if self._measured_store is store and self._measured_version is not None:
             changed = store.changed_since(self._measured_version)
         if changed is None:
-            # Everything may have changed: a look-up per batch, a measure for the changed ones.
-            if self._measured_store is not store:
-                measured.clear()
-                self._width_ids.clear()
-                self._histograms.clear()
-            for key in [k for k in measured if k not in batches]:
-                self._forget(key)
-            width_ids = self._width_ids
-            new_keys = [k for k in batches if k not in width_ids]
-            self._measure_new(store, new_keys, [batches[k] for k in new_keys])
-            # A generator: a list of 50,000 pairs alive at once would wake the garbage collector.
-            self._measure(store, ((k, b) for k, b in batches.items() if measured.get(k) is not b))
+            # Everything may have changed: measure every batch again, a slice at a time (the
+            # bulk pass keeps lists per slice; whole, at 250,000 batches, they would be 50 MB).
+            self._width_ids.clear()
+            self._histograms.clear()
+            items = iter(batches.items())
+            while chunk := list(islice(items, _SLICE)):
+                keys, values = zip(*chunk, strict=True)
+                self._measure_new(list(keys), list(values))
         else:
             fresh: list[tuple[Key, Batch]] = []
             for key in changed:
                 batch = batches.get(key)
                 if batch is None:
                     self._forget(key)
-                elif measured.get(key) is not batch:
+                else:
                     fresh.append((key, batch))
-            self._measure(store, fresh)
+            self._measure(fresh)
         self._measured_store = store
         self._measured_version = store.version
 
-    def _measure_new(self, store: BatchStore, keys: list[Key], batches: list[Batch]) -> None:
+    def _measure_new(self, keys: list[Key], batches: list[Batch]) -> None:
         """Measure batches never measured before (the first listing: every row) column by
         column, with comprehensions and C-level passes rather than a statement-heavy loop."""
         if not keys:
             return
         providers = [k[0] for k in keys]
-        statuses = [b.processing_status for b in batches]
+        statuses = [(b.processing_status, b.native_status) for b in batches]
         for provider in set(providers):
             self._provider_width(provider)
         for status in set(statuses):
             self._status_width(status)
         provider_widths, status_widths = self._provider_widths, self._status_widths
-        states = store.states
         requests_widths = _REQUESTS_WIDTHS
-        ids = [b.id for b in batches]
+        ids = [b.id if b.id[:4] != "arn:" else table_id(b.id) for b in batches]
         if all(map(str.isascii, ids)) and all(map(str.isprintable, ids)):
             id_widths = list(map(len, ids))  # in C: the common case, every id plain ASCII
             if max(id_widths) > ID_CAP:
@@ -224,7 +227,7 @@ class ContentMeasure:
                     else requests_widths.get(_count_shape(c)) or _requests_width(b)
                     for b in batches
                 ],
-                [states[k] in TERMINAL_STATES for k in keys],
+                [b.state in TERMINAL_STATES for b in batches],
                 strict=True,
             )
         )
@@ -235,37 +238,34 @@ class ContentMeasure:
                 self._signatures.append(signature)
         indexes = list(map(signature_ids.__getitem__, signatures))
         self._width_ids.update(zip(keys, indexes, strict=True))
-        self._measured.update(zip(keys, batches, strict=True))
         for (provider, index), count in Counter(zip(providers, indexes, strict=True)).items():
             histogram = self._histograms.get(provider)
             if histogram is None:
                 histogram = self._histograms[provider] = Counter()
             histogram[index] += count
 
-    def _measure(self, store: BatchStore, items: Iterable[tuple[Key, Batch]]) -> None:
+    def _measure(self, items: Iterable[tuple[Key, Batch]]) -> None:
         """Measure these batches (the one loop that can see every row: kept lean)."""
         width_ids = self._width_ids
         signatures = self._signatures
         signature_ids = self._signature_ids
         histograms = self._histograms
-        measured = self._measured
         provider_widths = self._provider_widths
         status_widths = self._status_widths
         requests_widths = _REQUESTS_WIDTHS
-        states = store.states
         for key, batch in items:
             old = width_ids.get(key)
             if old is not None:
                 # The id and the provider are the key: only status, counts and state can change.
                 id_width, provider_width = signatures[old][:2]
             else:
-                bid = batch.id
+                bid = table_id(batch.id)
                 if bid.isascii() and bid.isprintable():
                     id_width = len(bid) if len(bid) < ID_CAP else ID_CAP
                 else:
                     id_width = text_width(bid, ID_CAP)
                 provider_width = provider_widths.get(key[0]) or self._provider_width(key[0])
-            status = batch.processing_status
+            status = (batch.processing_status, batch.native_status)
             counts = batch.request_counts
             if counts is None:
                 requests_width = 1
@@ -276,7 +276,7 @@ class ContentMeasure:
                 provider_width,
                 status_widths.get(status) or self._status_width(status),
                 requests_width,
-                states[key] in TERMINAL_STATES,
+                batch.state in TERMINAL_STATES,
             )
             index = signature_ids.get(signature)
             if index is None:
@@ -290,12 +290,11 @@ class ContentMeasure:
                     _uncount(histogram, old)
                 histogram[index] += 1
                 width_ids[key] = index
-            measured[key] = batch
 
     def _forget(self, key: Key) -> None:
-        if self._measured.pop(key, None) is None:
+        index = self._width_ids.pop(key, None)
+        if index is None:
             return
-        index = self._width_ids.pop(key)
         histogram = self._histograms.get(key[0])
         if histogram is not None:
             _uncount(histogram, index)
@@ -308,21 +307,21 @@ class ContentMeasure:
             width = self._provider_widths[provider] = text_width(provider, PROVIDER_CAP)
         return width
 
-    def _status_width(self, raw: str) -> int:
-        """Widest ``STATUS`` cell a batch with this raw status can have.
+    def _status_width(self, status: tuple[str, str | None]) -> int:
+        """Widest ``STATUS`` cell a batch with this raw (and native) status can have.
 
-        Measured per distinct raw status, not per batch: the state also hangs on counts and
-        timestamps, but only within the ``ended`` family, so that family is given its widest label.
+        Measured per distinct status, not per batch: the state also hangs on counts and
+        timestamps, but only within the ``ended`` family, so that family is given its widest cell.
         """
-        width = self._status_widths.get(raw)
+        width = self._status_widths.get(status)
         if width is None:
             if len(self._status_widths) > 256:
                 self._status_widths.clear()
-            state = derive_state(raw, None, None)
-            labels = _ENDED_LABELS if state in _ENDED_FAMILY else (STATE_LABELS[state],)
-            safe = self._safe_status(raw)
-            width = max(cell_len(f"{safe} {label}" if safe else label) for label in labels)
-            self._status_widths[raw] = width
+            raw, native = status
+            state = derive_state(raw, None, None, native)
+            states = _ENDED_STATES if state in _ENDED_FAMILY else (state,)
+            width = max(cell_len(self._status_cell(s, raw, native)) for s in states)
+            self._status_widths[status] = width
         return width
 
     def _safe_status(self, raw: str) -> str:

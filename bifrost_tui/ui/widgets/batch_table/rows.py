@@ -15,8 +15,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from bifrost_tui.formatting import (
-    ago,
-    counts_text,
+    age_text,
     progress_bar,
     progress_fraction,
     time_column,
@@ -25,9 +24,11 @@ from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.ui.widgets.batch_table.cells import (
     ID_CAP,
     PROVIDER_CAP,
-    TABLE_COUNT_SEP,
+    counts_cell,
     fit,
+    fit_middle,
     safe_cell,
+    table_id,
 )
 from bifrost_tui.ui.widgets.batch_table.layout import Layout
 from bifrost_tui.ui.widgets.batch_table.measure import ContentMeasure
@@ -89,17 +90,33 @@ class Row:
 
 
 def row_times(batch: Batch, now: datetime, layout: Layout) -> tuple[str, str]:
-    """The CREATED and EXPIRES/ENDED cells' text (empty where the column is not shown)."""
-    created = ago(batch.created_at, now) if layout.has("created") else ""
+    """The AGE and EXPIRES/ENDED cells' text (empty where the column is not shown)."""
+    created = age_text(batch.created_at, now) if layout.has("age") else ""
     expires = time_column(batch, now) if layout.has("expires") else ""
     return created, expires
 
 
-def header_strip(layout: Layout, styles: Styles) -> Strip:
-    """The header line: column labels, the sort column's with an arrow."""
+def header_strip(layout: Layout, styles: Styles, shown: tuple[int, int] | None = None) -> Strip:
+    """The header line: column labels, the sort column's with an arrow; with ``shown`` (rows in
+    the view, batches in all) the ID label carries the count, so a filter never hides how much
+    it hides."""
     style = styles.base + styles.header
-    text = " ".join(layout.header_cells())
+    cells = layout.header_cells()
+    if shown is not None and "id" in layout.columns:
+        index = layout.columns.index("id")
+        cells[index] = with_count(cells[index], layout.widths[index], *shown)
+    text = " ".join(cells)
     return _finish([Segment(text, style)], cell_len(text), layout.width, style)
+
+
+def with_count(cell: str, width: int, shown: int, total: int) -> str:
+    """``ID  37 of 250 shown`` in ``width`` cells, else ``ID  37/250``, else the label alone."""
+    label = cell.rstrip()
+    for count in (f"{shown} of {total} shown", f"{shown}/{total}"):
+        text = f"{label}  {count}"
+        if cell_len(text) <= width:
+            return fit(text, width)
+    return cell
 
 
 def render_row(
@@ -146,7 +163,9 @@ def render_row(
             case "tag":
                 text = "*" if tagged else " "
             case "id":
-                text = safe_cell(batch.id, ID_CAP)
+                add(fit_middle(safe_cell(table_id(batch.id), ID_CAP), width), style)
+                used += width
+                continue
             case "provider":
                 text = safe_cell(batch.provider, PROVIDER_CAP)
                 if stale:
@@ -155,7 +174,7 @@ def render_row(
                 text = measure.status_text(batch, state)
                 style = status_style
             case "requests":
-                text = counts_text(batch.request_counts, TABLE_COUNT_SEP)
+                text = counts_cell(batch.request_counts, batch.provider_kind, width)
             case "progress":
                 fraction = progress_fraction(batch.request_counts)
                 text = (
@@ -163,7 +182,7 @@ def render_row(
                     if fraction is None
                     else f"{progress_bar(fraction, 10)} {round(fraction * 100):>3d}%"
                 )
-            case "created":
+            case "age":
                 text = times[0]
             case _:
                 text = times[1]

@@ -27,6 +27,7 @@ from bifrost_tui.ui.widgets.batch_table.layout import (
     SORT_COLUMNS,
     ContentWidths,
     Layout,
+    arrow_down,
     plan_layout,
     time_span,
 )
@@ -154,7 +155,9 @@ class BatchTable(ScrollView, can_focus=True):
         self._rows: LRUCache[Key, Row] = LRUCache(ROW_CACHE_SIZE)
         self._styles: Styles | None = None
         self._frame: Frame | None = None
-        self._header: tuple[Layout, Styles, Strip] | None = None
+        self._header: tuple[Layout, Styles, tuple[int, int] | None, Strip] | None = None
+        #: (rows in the view, batches in all) as the header last said, when some are hidden.
+        self._shown: tuple[int, int] | None = None
         self._painted_layout: Layout | None = None
         #: Providers whose rows are stale (their listing is failing), as last shown.
         self._stale: frozenset[str] = frozenset()
@@ -238,6 +241,13 @@ class BatchTable(ScrollView, can_focus=True):
             self.refresh()
         elif diff is not None and diff.changed:
             self._refresh_changed_on_screen(diff.changed)
+
+        total = len(self.store.batches)
+        shown = (len(new_view), total) if len(new_view) < total else None
+        if shown != self._shown:
+            self._shown = shown
+            if not structural and self.is_mounted:
+                self.refresh(Region(0, 0, max(self.size.width, 1), 1))  # the header line
 
         if new_key != old_key:
             self.post_message(self.CursorMoved(self, new_key))
@@ -480,10 +490,11 @@ class BatchTable(ScrollView, can_focus=True):
 
     def _ensure_layout(self) -> Layout:
         width = self.scrollable_content_region.width if self.is_mounted else 0
-        sort_column = SORT_COLUMNS.get(self.store.sort_key, "created")
-        sig = (width, self._content, sort_column, self.store.sort_reverse)
+        sort_column = SORT_COLUMNS.get(self.store.sort_key, "age")
+        descending = arrow_down(sort_column, self.store.sort_reverse)
+        sig = (width, self._content, sort_column, descending)
         if self._layout is None or sig != self._layout_sig:
-            self._layout = plan_layout(width, self._content, sort_column, self.store.sort_reverse)
+            self._layout = plan_layout(width, self._content, sort_column, descending)
             self._layout_sig = sig
         return self._layout
 
@@ -560,8 +571,14 @@ class BatchTable(ScrollView, can_focus=True):
 
     def _header_strip(self, frame: Frame) -> Strip:
         cached = self._header
-        if cached is not None and cached[0] is frame.layout and cached[1] is frame.styles:
-            return cached[2]
-        strip = header_strip(frame.layout, frame.styles)
-        self._header = (frame.layout, frame.styles, strip)
+        shown = self._shown
+        if (
+            cached is not None
+            and cached[0] is frame.layout
+            and cached[1] is frame.styles
+            and cached[2] == shown
+        ):
+            return cached[3]
+        strip = header_strip(frame.layout, frame.styles, shown)
+        self._header = (frame.layout, frame.styles, shown, strip)
         return strip
