@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import idle, memory, network, scale, startup
+from bench import idle, memory, network, results, scale, startup
 from bench.core import Row
 from bench.machine import describe
 from bench.report import markdown, table_text
@@ -45,6 +45,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "cli-memory": (
         lambda: memory.cli_listing_rss(),
         lambda: memory.cli_listing_rss(size=64 * 1024),
+    ),
+    "results": (
+        lambda: results.results_summary(100_000, runs=3),
+        lambda: results.results_summary(300, runs=1),
     ),
     "growth": (
         lambda: scale.growth((100, 1_000, 10_000, 50_000), runs=5),

@@ -86,6 +86,18 @@ MISS_NOTES: dict[str, str] = {
         "and young-generation garbage collections scan bigger containers. The first-paint "
         "figure is the noisiest; see the table."
     ),
+    "Results summary time vs json.load": (
+        "Parsing is most of it: profiled (cProfile, 100,000 items), ijson's C backend "
+        "(`yajl2_c`, `basic_parse_basecoro.send`) takes ~2.7 s of the CLI's ~5 s under the "
+        "profiler, because it turns every token of every succeeded message into an event that "
+        "the summary then throws away; the reader's own per-item work (`_envelope`, `to_item`) "
+        "and the summary's `add` are ~1 s together; the simulator, in the benchmark's process, "
+        "needs ~1.2 s alone to generate and send the 104 MB, overlapped with the parse. "
+        "`json.load` is one C pass over bytes already on disk, at the price of 434 MiB. Fix "
+        "(gateway/batch_results.py): split the results array into items with a byte scanner and "
+        "hand each item to `json.loads` (C speed, one item held at a time), or skip message "
+        "subtrees in the event loop without building them."
+    ),
 }
 
 METHODS = """\
@@ -123,6 +135,11 @@ METHODS = """\
   in and paints; `VmHWM` is its peak RSS. *CLI peak RSS*: `batches list --json` in a child
   process against the simulator on loopback whose every listing answers one body just under the
   16 MiB cap, for each of three shapes; `VmHWM` of the child, the worst shape reported.
+- **Results summary**: an ended Anthropic batch of 100,000 requests (~1 KB each, 104 MB of
+  results) that the simulator generates and streams on loopback (`bench/results.py`);
+  `bifrost-tui batches results ID --provider anthropic --json` in a child process
+  (`bench/launchers/cli_results.py`) against `json.load` of a file holding the same bytes in
+  another (`bench/launchers/json_load.py`); each timed from spawn to exit, `VmHWM` as peak RSS.
 - **Growth**: the same first-paint and refresh measurements at each size; "worst step" is the
   largest (cost ratio / row ratio) between consecutive sizes: 1.0 is exactly linear.
 - **Garbage collection**: each timed step of the in-process figures starts after a full

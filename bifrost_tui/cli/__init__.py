@@ -121,6 +121,10 @@ def _batch_command(action: str) -> BatchCommand:
         from bifrost_tui.cli.watch import run_watch
 
         return run_watch
+    if action == "results":
+        from bifrost_tui.cli.results import cmd_results
+
+        return cmd_results
     from bifrost_tui.cli.batches import cmd_list, cmd_show
 
     return {"list": cmd_list, "show": cmd_show}[action]

@@ -63,7 +63,7 @@ def add_grace_argument(parser: argparse.ArgumentParser, *, default: Any) -> None
 #: Top-level commands and their one-line help. Only the command being run gets its full argument
 #: set (and imports its module): the scriptable path starts fast and never imports Textual.
 COMMANDS = {
-    "batches": "list, show, cancel and watch batches",
+    "batches": "list, show, cancel and watch batches; read their results",
     "profiles": "saved gateway profiles",
     "paths": "where config, state and logs live",
     "audit": "the cancel audit trail",
@@ -74,6 +74,7 @@ BATCH_ACTIONS = {
     "show": "show one batch",
     "cancel": "cancel one batch, several ids, or every active batch that matches",
     "watch": "print status changes until the watched batches end",
+    "results": "summarise an ended batch's results; export what to resubmit",
 }
 #: Top-level options that take a value (their value is never a command name).
 _VALUED = {"--profile", "--url", "--refresh", "--grace"}
@@ -182,6 +183,12 @@ def _add_batches(sub: Any, argv: Sequence[str] | None) -> None:
         add_watch_arguments(bsub, lambda p: _connection_flags(p, suppress=True))
     else:
         bsub.add_parser("watch", help=BATCH_ACTIONS["watch"])
+    if wanted("results"):
+        from bifrost_tui.cli.results import add_results_arguments
+
+        add_results_arguments(bsub, lambda p: _connection_flags(p, suppress=True))
+    else:
+        bsub.add_parser("results", help=BATCH_ACTIONS["results"])
 
 
 def _add_profiles(sub: Any, argv: Sequence[str] | None) -> None:

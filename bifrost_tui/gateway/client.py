@@ -3,7 +3,10 @@
 Routes used (docs/gateway.md §2, §5): ``GET /health``, ``GET /api/version``, ``GET /api/providers``,
 ``GET /api/providers/{p}/keys``, ``GET /anthropic/v1/messages/batches[/{id}]``,
 ``POST /anthropic/v1/messages/batches/{id}/cancel`` (empty body) and the OpenAI-format
-``GET /openai/v1/batches[/{id}]?provider=P`` (listing strategy in ``listing.py``).
+``GET /openai/v1/batches[/{id}]?provider=P`` (listing strategy in ``listing.py``). A batch's
+results are streamed (``batch_results.py`` reads them) from
+``GET /anthropic/v1/messages/batches/{id}/results`` or, for openai and azure, from the batch's files
+(``GET /openai/v1/files/{file_id}/content?provider=P``).
 
 Each provider's batches are read from the route that is faithful for it (docs/gateway.md §3.4):
 openai and azure list and retrieve through ``/openai/v1/batches``, the only routes that carry their
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -43,7 +47,7 @@ from bifrost_tui.gateway.errors import (
     RequestRejected,
 )
 from bifrost_tui.gateway.failures import TransportFailure, error_from_reply
-from bifrost_tui.gateway.http import HttpCore
+from bifrost_tui.gateway.http import BodyStream, HttpCore, StreamLimits
 from bifrost_tui.gateway.ids import encode_segment, path_id
 from bifrost_tui.gateway.listing import ANTHROPIC_BATCHES, OPENAI_BATCHES, list_provider
 from bifrost_tui.gateway.models import (
@@ -458,6 +462,51 @@ class GatewayClient:
                 provider=provider,
                 path=path,
             ) from None
+
+    # ---- results (streamed; read by batch_results.py) -----------------------------------------
+
+    async def get_openai_batch_raw(self, provider: str, batch_id: str, *, kind: str) -> Any:
+        """``GET /openai/v1/batches/{id}?provider=P`` as the gateway's JSON (its file ids are
+        read from it); raises ``GatewayError``."""
+        try:
+            path = OPENAI_BATCHES + _batch_path(kind, batch_id)[len(ANTHROPIC_BATCHES) :]
+            reply = await self._core.call(
+                "GET", path, route=Route.INFERENCE, params={"provider": provider}, provider=provider
+            )
+            return decode_json(reply)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise _unexpected(exc, "reading a batch", str(provider)) from exc
+
+    def stream_results(
+        self, provider: str, batch_id: str, *, kind: str, limits: StreamLimits
+    ) -> AbstractAsyncContextManager[BodyStream]:
+        """``GET /anthropic/v1/messages/batches/{id}/results``, its body streamed; raises
+        ``GatewayError`` (a refused id or provider name before anything is sent)."""
+        headers = _provider_header(provider)
+        path = _batch_path(kind, batch_id) + "/results"
+        return self._core.stream(
+            path, route=Route.INFERENCE, limits=limits, headers=headers, provider=provider
+        )
+
+    def stream_file(
+        self, provider: str, file_id: str, *, limits: StreamLimits
+    ) -> AbstractAsyncContextManager[BodyStream]:
+        """``GET /openai/v1/files/{file_id}/content?provider=P``, the provider's file streamed."""
+        try:
+            segment = encode_segment(file_id)
+        except (TypeError, ValueError):
+            raise BadResponse(
+                "the batch names a file id that cannot be sent", provider=provider
+            ) from None
+        return self._core.stream(
+            f"/openai/v1/files/{segment}/content",
+            route=Route.INFERENCE,
+            limits=limits,
+            params={"provider": provider},
+            provider=provider,
+        )
 
     async def cancel_batch(
         self,

@@ -1,4 +1,5 @@
-"""The simulated gateway's batch routes: list, retrieve and cancel, quirks included.
+"""The simulated gateway's batch routes: list, retrieve, cancel and results (with the OpenAI files'
+content), quirks included.
 
 Served on the Anthropic route (``/anthropic``) and the OpenAI ones (``/openai``, ``/v1``). Checks
 run as Bifrost v1.5.1 runs them: auth middleware, virtual key, provider config, governance, batch
@@ -12,7 +13,7 @@ import binascii
 import random
 from typing import TYPE_CHECKING, Any
 
-from bifrost_tui.sim import emit
+from bifrost_tui.sim import emit, results
 from bifrost_tui.sim.auth import dashboard_ok, virtual_key_value
 from bifrost_tui.sim.emit import GatewayFailure
 from bifrost_tui.sim.exchange import Answer, RouteContext, json_answer
@@ -43,7 +44,7 @@ def batch_route(ctx: RouteContext) -> Answer:
             return _render_failure(ctx, fmt, _vk_failure("virtual_key_not_found", _VK_NOT_FOUND))
     elif world.require_virtual_key:
         return _render_failure(ctx, fmt, _vk_failure("virtual_key_required", _VK_REQUIRED))
-    if route in ("a_create", "a_results"):
+    if route == "a_create":
         return _render_failure(
             ctx,
             fmt,
@@ -58,6 +59,10 @@ def batch_route(ctx: RouteContext) -> Answer:
         )
     try:
         config = _resolve(ctx, vk)
+        if route == "a_results":
+            return _results(ctx, fmt, config)
+        if route == "o_file_content":
+            return _file_content(ctx, config)
         if route.endswith("_list"):
             return _list(ctx, fmt, config)
         if route.endswith("_retrieve"):
@@ -266,6 +271,29 @@ def _retrieve(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
         emit.rewrite_ids(view, config.base)
     extra = emit.extra_fields("batch_retrieve", config.name, _latency_ms(ctx))
     return json_answer(200, emit.openai_item(view, extra))
+
+
+def _results(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
+    batch, _ = _lookup(ctx, fmt, config)
+    failure = results.refusal(batch)
+    if failure is not None:
+        raise _Fail(failure)
+    return results.results_answer(ctx, batch, _latency_ms(ctx))
+
+
+def _file_content(ctx: RouteContext, config: ProviderConfig) -> Answer:
+    if config.base not in ("openai", "azure"):
+        raise _Fail(
+            GatewayFailure(
+                f"file_content for {config.base} is not implemented by the bifrost-tui simulator",
+                status=501,
+            )
+        )
+    file_id = ctx.params.get("file_id", "")
+    found = results.find_file(ctx.world, config.name, file_id)
+    if found is None:
+        raise _Fail(results.unknown_file(file_id))
+    return results.file_answer(ctx, *found)
 
 
 def _cancel(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,19 @@ class SimRequest:
         return self.headers.get(name.lower(), "")
 
 
+class BodyStream:
+    """A body written as it is generated, chunk by chunk, never held whole (a large results set).
+
+    Each iteration starts the generation over, so a body can be read more than once.
+    """
+
+    def __init__(self, chunks: Callable[[], Iterator[bytes]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks()
+
+
 @dataclass(slots=True)
 class SimResponse:
     """The answer plus how to deliver it."""
@@ -47,9 +60,17 @@ class SimResponse:
     #: Seconds between body chunks (0: send at once) and the chunk size.
     trickle: float = 0.0
     trickle_chunk: int = 64
+    #: A streamed body (sent chunked; ``body`` is then empty).
+    stream: BodyStream | None = None
+    #: Cut the body after this many bytes and drop the connection (an interrupted stream).
+    cut_after: int | None = None
+
+    def content(self) -> bytes:
+        """The whole body (a streamed one joined: for small bodies in tests)."""
+        return self.body if self.stream is None else b"".join(self.stream)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return json.loads(self.content())
 
 
 @dataclass(slots=True)
@@ -63,6 +84,8 @@ class RouteContext:
     route: str
     op: str | None = None
     provider: str | None = None
+    #: Set by a route whose body is streamed (the answer's body is then empty).
+    stream: BodyStream | None = None
 
     def q(self, name: str) -> str | None:
         values = self.query.get(name)

@@ -79,6 +79,9 @@ class Faults:
       (``httpx.RemoteProtocolError``): the client cannot know the outcome.
     - ``cancel_latency``: seconds added before the answer to a cancel only (the cancel is applied
       and logged at once): slow cancels behind fast listings, to interrupt a run mid-flight.
+
+    - ``cut_body_after``: every body stops after this many bytes and the connection drops
+      (``httpx.RemoteProtocolError`` mid-body): an interrupted stream.
     """
 
     latency: float = 0.0
@@ -90,6 +93,7 @@ class Faults:
     slow_body_chunk: int = 64
     drop_cancel_after_send: bool = False
     cancel_latency: float = 0.0
+    cut_body_after: int | None = None
     scripted: deque[ScriptedFault] = field(default_factory=deque)
 
     def fail_next(
@@ -170,4 +174,5 @@ class Faults:
         self.slow_body = 0.0
         self.drop_cancel_after_send = False
         self.cancel_latency = 0.0
+        self.cut_body_after = None
         self.scripted.clear()

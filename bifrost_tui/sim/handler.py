@@ -8,6 +8,7 @@ error page, a scripted answer) come first; then the route answers, every request
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from bifrost_tui.sim.batch_routes import batch_route
 from bifrost_tui.sim.exchange import (
     JSON,
     Answer,
+    BodyStream,
     RouteContext,
     SimRequest,
     SimResponse,
@@ -88,7 +90,7 @@ def _handle(world: SimWorld, request: SimRequest) -> SimResponse:
     if scripted is not None and scripted.kind == "response":
         _log(ctx, scripted.status, handled=True)
         return _scripted_response(scripted, knobs)
-    response = SimResponse(status, headers, body)
+    response = SimResponse(status, headers, body, stream=ctx.stream)
     if scripted is not None and scripted.kind == "drop":
         response.transport_error = scripted.error
     elif ctx.op == "batch_cancel" and any(f.drop_cancel_after_send for f in knobs):
@@ -118,7 +120,23 @@ def _finish(
     is_json = any(k == "content-type" and v.startswith(JSON) for k, v in response.headers)
     if corrupt and is_json and any(f.malformed_json for f in knobs) and response.body:
         response.body = response.body[: max(1, len(response.body) // 2)]
+    if corrupt and is_json and any(f.malformed_json for f in knobs) and response.stream:
+        response.stream = _half_first_chunk(response.stream)
+    cuts = [f.cut_body_after for f in knobs if f.cut_body_after is not None]
+    if cuts:
+        response.cut_after = min(cuts)
     return response
+
+
+def _half_first_chunk(stream: BodyStream) -> BodyStream:
+    """A streamed JSON body that ends cleanly halfway through its first chunk."""
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in stream:
+            yield chunk[: max(1, len(chunk) // 2)]
+            return
+
+    return BodyStream(chunks)
 
 
 def _classify(ctx: RouteContext) -> tuple[str | None, str | None]:

@@ -138,5 +138,6 @@ def _results(b: SimBatch) -> None:
         # Derived from the id, not drawn: the world must not depend on event order.
         if b.counts.succeeded and b.output_file_id is None:
             b.output_file_id = "file-" + derived(f"{b.id}:output", 22)
-        if b.counts.errored and b.error_file_id is None:
+        # The error file also holds the requests a cancel or an expiry left unrun.
+        if (b.counts.errored or b.counts.processing) and b.error_file_id is None:
             b.error_file_id = "file-" + derived(f"{b.id}:errors", 22)

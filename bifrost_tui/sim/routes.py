@@ -1,6 +1,7 @@
 """The simulated gateway's route table, and matching a raw request path against it.
 
-Every (method, path template) Bifrost v1.5.1 serves for batches, health, providers and sessions.
+Every (method, path template) Bifrost v1.5.1 serves for batches (results and the OpenAI files'
+content included), health, providers and sessions.
 """
 
 from __future__ import annotations
@@ -32,11 +33,17 @@ for _prefix in ("/openai/v1/batches", "/openai/batches", "/openai/openai/batches
         ("GET", _prefix + "/{batch_id}", "o_retrieve"),
         ("POST", _prefix + "/{batch_id}/cancel", "o_cancel"),
     ]
+ROUTES.append(("GET", "/openai/v1/files/{file_id}/content", "o_file_content"))
 _COMPILED = [(m, tuple(p.strip("/").split("/")), name) for m, p, name in ROUTES]
 
 #: Routes the dashboard auth never guards (Bifrost's whitelist).
 OPEN_ROUTES = frozenset({"health", "version", "login", "logout", "is_auth_enabled"})
-OPS = {"list": "batch_list", "retrieve": "batch_retrieve", "cancel": "batch_cancel"}
+OPS = {
+    "list": "batch_list",
+    "retrieve": "batch_retrieve",
+    "cancel": "batch_cancel",
+    "file_content": "file_content",
+}
 
 
 def match(method: str, raw_path: str) -> tuple[str, dict[str, str]] | str | None:

@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bifrost_tui.sim.exchange import SimRequest
+from bifrost_tui.sim.exchange import SimRequest, SimResponse
 from bifrost_tui.sim.handler import http_date
 from bifrost_tui.sim.world import SimWorld
 
@@ -66,8 +66,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for key, value in answer.headers:
             if key.lower() != "date":  # send_response already sent it, from the same clock
                 self.send_header(key, value)
+        if answer.stream is not None:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self._write_stream(answer)
+            return
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
+        if answer.cut_after is not None and answer.cut_after < len(answer.body):
+            self.wfile.write(answer.body[: answer.cut_after])
+            self.wfile.flush()
+            self._hang_up()
+            return
         if answer.trickle > 0:
             step = max(1, answer.trickle_chunk)
             for start in range(0, len(answer.body), step):
@@ -76,6 +86,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
         else:
             self.wfile.write(answer.body)
+
+    def _write_stream(self, answer: SimResponse) -> None:
+        """Write a generated body in HTTP/1.1 chunks as it is generated (never held whole);
+        trickled and cut as the faults say."""
+        sent = 0
+        try:
+            for chunk in answer.stream or ():
+                if answer.cut_after is not None and sent + len(chunk) > answer.cut_after:
+                    part = chunk[: answer.cut_after - sent]
+                    if part:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.flush()
+                    self._hang_up()
+                    return
+                if answer.trickle > 0:
+                    time.sleep(answer.trickle)
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent += len(chunk)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client went away mid-body
+            self.close_connection = True
 
     def _hang_up(self) -> None:
         self.close_connection = True

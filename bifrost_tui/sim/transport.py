@@ -43,6 +43,11 @@ class SimTransport(httpx.AsyncBaseTransport):
                 raise httpx.ReadTimeout("The read operation timed out (simulated)", request=request)
             await self._sleep(answer.latency)
         _raise_transport_error(answer, request)
+        if answer.stream is not None or answer.cut_after is not None:
+            chunked = _ChunkStream(answer, self._sleep, read_timeout, request)
+            return httpx.Response(
+                answer.status, headers=answer.headers, stream=chunked, request=request
+            )
         if answer.trickle > 0:
             stream = _TrickleStream(answer, self._sleep, read_timeout, request)
             headers_out = [*answer.headers, ("content-length", str(len(answer.body)))]
@@ -101,3 +106,43 @@ class _TrickleStream(httpx.AsyncByteStream):
                 )
             await self._sleep(interval)
             yield body[start : start + step]
+
+
+class _ChunkStream(httpx.AsyncByteStream):
+    """A streamed body, chunk by chunk as it is generated (trickled, or cut mid-body and the
+    connection dropped, as the faults say)."""
+
+    def __init__(
+        self,
+        answer: SimResponse,
+        sleep: Sleep,
+        read_timeout: float | None,
+        request: httpx.Request,
+    ) -> None:
+        self._answer = answer
+        self._sleep = sleep
+        self._read_timeout = read_timeout
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        answer = self._answer
+        chunks = answer.stream if answer.stream is not None else (answer.body,)
+        sent = 0
+        for chunk in chunks:
+            if answer.trickle > 0:
+                if self._read_timeout is not None and answer.trickle > self._read_timeout:
+                    await self._sleep(self._read_timeout)
+                    raise httpx.ReadTimeout(
+                        "The read operation timed out (simulated)", request=self._request
+                    )
+                await self._sleep(answer.trickle)
+            if answer.cut_after is not None and sent + len(chunk) > answer.cut_after:
+                part = chunk[: answer.cut_after - sent]
+                if part:
+                    yield part
+                raise httpx.RemoteProtocolError(
+                    "peer closed connection without sending complete message body (simulated)",
+                    request=self._request,
+                )
+            sent += len(chunk)
+            yield chunk

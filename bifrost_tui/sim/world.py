@@ -38,6 +38,7 @@ from bifrost_tui.sim.model import (
     phase_of,
 )
 from bifrost_tui.sim.progression import next_event, start_cancel, step
+from bifrost_tui.sim.results import ResultsSpec, shape_results
 
 if TYPE_CHECKING:
     from bifrost_tui.sim.exchange import SimRequest, SimResponse
@@ -132,6 +133,8 @@ class SimWorld:
         self.arrival_interval = arrival_interval
         self.version = version
         self.providers: dict[str, ProviderConfig] = {}
+        #: How batches' results look: per (provider, batch id), or (provider, None) for all.
+        self.results_specs: dict[tuple[str, str | None], ResultsSpec] = {}
         self.request_log: list[RequestRecord] = []
         self.sessions: set[str] = set()
         self._rng = random.Random(f"{seed}:world")
@@ -405,6 +408,10 @@ class SimWorld:
             error_ratio=error_ratio,
             **extra,
         )
+
+    def set_results(self, provider: str, batch_id: str | None = None, **spec: Any) -> ResultsSpec:
+        """Shape a batch's results (``None``: every batch of ``provider``), see ``sim.results``."""
+        return shape_results(self, provider, batch_id, ResultsSpec(**spec))
 
     def batches(self, provider: str, key_index: int | None = None) -> list[SimBatch]:
         """The provider's batches, newest first (after playing the world forward)."""

@@ -40,5 +40,6 @@ _.refuse_next  # sim/faults.py: the next N requests are refused at connect
 _.create_batch  # sim/world.py: a batch made to order for a scenario
 _.clear_request_log  # sim/world.py: start counting a scenario's requests from zero
 _.header_names  # sim/world.py: what a logged request carried (never the values)
+_.set_results  # sim/world.py: a batch's results shaped for a scenario (raw, hostile, large)
 # The table's cursor by batch: benchmarks (bench/network.py) and Pilot tests move to a known row.
 _.move_cursor_to_key

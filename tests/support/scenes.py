@@ -213,6 +213,27 @@ async def _bulk_typed(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def _results_screen(pilot: Pilot) -> None:
+    """R on a cancelled OpenAI batch: its output and error files read, errors grouped by code."""
+    app = pilot.app
+    batch = first_with(
+        app,
+        lambda b: (
+            b.provider == "openai"
+            and b.state.terminal
+            and b.request_counts is not None
+            and bool(b.request_counts.errored)
+            and bool(b.request_counts.canceled)
+        ),
+    )
+    main_screen(app).query_one(BatchTable).move_cursor_to_key(batch.key)
+    await pilot.pause()
+    await pilot.press("R")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 SCENES: list[Scene] = [
     Scene("main_120x40", (120, 40), _anthropic_active),
     Scene("main_80x24", (80, 24), _anthropic_active),
@@ -244,4 +265,6 @@ SCENES: list[Scene] = [
     Scene("audit_120x40", (120, 40), _audit_screen),
     # The typed bulk confirmation after a wrong word: kept, with the error under it.
     Scene("bulk_typed_confirm", (120, 40), _bulk_typed),
+    # R on an ended OpenAI batch: counts against the batch's, errors by code with their messages.
+    Scene("results_120x40", (120, 40), _results_screen),
 ]

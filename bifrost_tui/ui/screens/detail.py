@@ -114,6 +114,8 @@ def render_detail(batch: Batch, now: datetime, stale: str | None = None) -> Text
                 shown += f" (the gateway's time, {ahead} ahead of this machine's clock)"
             row(name, f"{absolute_utc(value)}  ·  {absolute_local(value)}  ·  {shown}")
     row("results_url", safe_text(batch.results_url or "—"))
+    if batch.state.terminal:
+        row("results", "available: R reads and sums them up (ctrl+s there exports)", "bold")
     row("source", f"{batch.source.value} route")
     notes = lossy_notes(batch)
     if notes:
@@ -164,6 +166,7 @@ class DetailScreen(ConsoleScreen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),
         Binding("c", "cancel", "Cancel batch"),
+        Binding("R", "results", "Results"),
         # Read-only: ``cancel`` is hidden from the footer and blocked, and this one says why.
         Binding("c", "read_only", show=False),
     ]
@@ -209,6 +212,13 @@ class DetailScreen(ConsoleScreen[None]):
             self.notify(why, title="nothing sent", severity="warning", markup=False)
             return
         app.request_cancel(self.key)
+
+    def action_results(self) -> None:
+        from bifrost_tui.ui.screens.results import open_results
+
+        why = open_results(self, self.key)
+        if why is not None:
+            self.notify(why, title="nothing sent", severity="warning", markup=False)
 
     def action_read_only(self) -> None:
         why = read_only_refusal(self.bapp.read_only_words or "read-only")

@@ -68,6 +68,12 @@ HELP: list[tuple[str, list[KeyHelp]]] = [
                 (("Copy the id under the cursor", "copy_id"),),
             ),
             KeyHelp(
+                "R",
+                "results of the ended batch under the cursor: counts, errors by code, what is "
+                "missing; ctrl+s there exports what to resubmit",
+                (("Results of the batch under the cursor", "results"),),
+            ),
+            KeyHelp(
                 "!",
                 "only stuck or suspicious batches, with the rule that flagged each",
                 (("Stuck batches", "app.flagged"),),

@@ -14,6 +14,7 @@ from bifrost_tui.core.store import Diff, Key
 from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 from bifrost_tui.ui.screens.detail import read_only_refusal
 from bifrost_tui.ui.screens.jump import JumpScreen
+from bifrost_tui.ui.screens.results import open_results
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 from bifrost_tui.ui.widgets.crumbs import CrumbBar
@@ -38,6 +39,7 @@ class MainScreen(ConsoleScreen[None]):
         Binding("escape", "escape", "Stop bulk / clear filter", show=False, id="stop-bulk"),
         Binding("g", "jump", "Jump", show=False, id="jump"),
         Binding("y", "copy_id", "Copy id", show=False, id="copy-id"),
+        Binding("R", "results", "Results", show=False, id="results"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("s", "sort", "Sort", id="sort"),
         Binding("S", "reverse", "Reverse", show=False, id="reverse"),
@@ -175,6 +177,12 @@ class MainScreen(ConsoleScreen[None]):
         self.app.copy_to_clipboard(key[1])
         # The terminal never says whether it took it: say what it takes.
         self.flash_bar.flash(f"copied {key[1]} (needs OSC 52; in tmux: set-clipboard on)")
+
+    def action_results(self) -> None:
+        """``R``: the results screen of the ended batch under the cursor, else why not."""
+        why = open_results(self, self.table.cursor_key)
+        if why is not None:
+            self.flash_bar.flash(f"{why}; nothing sent", "warning")
 
     def action_jump(self) -> None:
         self.app.push_screen(JumpScreen(self.bapp.store), self.jump_to)
