@@ -120,6 +120,40 @@ class HttpCore:
     def backoff_delay(self, attempt: int) -> float:
         return min(BACKOFF_CAP_SECONDS, self._backoff * 2.0**attempt)
 
+    def _build(
+        self,
+        method: str,
+        path: str,
+        route: Route,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+        *,
+        content: bytes | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Request:
+        """The request with the route's credentials; GatewayError (nothing sent) if it cannot."""
+        if self._insecure and self._credentials.sends_secret(route):
+            raise GatewayConfigError(
+                f"refusing to send credentials over plain http:// to {self.base_url.host}; use "
+                "https://, or set allow_insecure_http in the profile if this network is trusted",
+                path=path,
+            )
+        request_headers = dict(headers or {})
+        request_headers.update(self._credentials.headers_for(route))
+        try:
+            return self._client.build_request(
+                method,
+                path,
+                params=params,
+                headers=request_headers,
+                content=content,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+        except Exception as exc:
+            raise GatewayConfigError(
+                f"the request could not be built ({type(exc).__name__})", path=path
+            ) from None
+
     async def exchange(
         self,
         method: str,
@@ -132,22 +166,7 @@ class HttpCore:
         counter: RequestCounter | None = None,
     ) -> Reply:
         """Exactly one HTTP request; raises ``TransportFailure``, or GatewayError before sending."""
-        if self._insecure and self._credentials.sends_secret(route):
-            raise GatewayConfigError(
-                f"refusing to send credentials over plain http:// to {self.base_url.host}; use "
-                "https://, or set allow_insecure_http in the profile if this network is trusted",
-                path=path,
-            )
-        request_headers = dict(headers or {})
-        request_headers.update(self._credentials.headers_for(route))
-        try:
-            request = self._client.build_request(
-                method, path, params=params, headers=request_headers, content=content
-            )
-        except Exception as exc:
-            raise GatewayConfigError(
-                f"the request could not be built ({type(exc).__name__})", path=path
-            ) from None
+        request = self._build(method, path, route, params, headers, content=content)
         total = self._timeouts[2]
         started = time.monotonic()
         if counter is not None:
@@ -210,26 +229,8 @@ class HttpCore:
         (``error_from_reply``), its body read no further than ``STREAM_ERROR_BODY_BYTES``; a
         dropped connection or a deadline raises ``Unreachable`` or ``GatewayTimeout``.
         """
-        if self._insecure and self._credentials.sends_secret(route):
-            raise GatewayConfigError(
-                f"refusing to send credentials over plain http:// to {self.base_url.host}; use "
-                "https://, or set allow_insecure_http in the profile if this network is trusted",
-                path=path,
-            )
-        request_headers = dict(headers or {})
-        request_headers.update(self._credentials.headers_for(route))
-        try:
-            request = self._client.build_request(
-                "GET",
-                path,
-                params=params,
-                headers=request_headers,
-                timeout=httpx.Timeout(None, connect=self._timeouts[0]),
-            )
-        except Exception as exc:
-            raise GatewayConfigError(
-                f"the request could not be built ({type(exc).__name__})", path=path
-            ) from None
+        timeout = httpx.Timeout(None, connect=self._timeouts[0])
+        request = self._build("GET", path, route, params, headers, timeout=timeout)
         where = request.url.host or "the gateway"
         first_byte = GatewayTimeout(
             f"no answer from {where} within {limits.first_byte_timeout:g} s",
