@@ -289,17 +289,6 @@ async def list_provider(
             return listing(ListingStatus.PARTIAL, missing=missing, deep=True)
         if decode_cursor(page.next_cursor) is None:
             return listing(ListingStatus.PARTIAL, missing=UNREADABLE_CURSOR_WORDS, deep=True)
-        return await _deep_walk(
-            core,
-            provider,
-            kind,
-            collected,
-            counter,
-            first_skipped,
-            listing,
-            (MAX_PAGE_ITEMS if max_page_items is None else max_page_items, cap),
-            page.next_cursor,
-        )
     return await _deep_walk(
         core,
         provider,
@@ -309,6 +298,7 @@ async def list_provider(
         first_skipped,
         listing,
         (MAX_PAGE_ITEMS if max_page_items is None else max_page_items, cap),
+        page.next_cursor if openai_route else None,
     )
 
 

@@ -79,8 +79,8 @@ def _raise_transport_error(answer: SimResponse, request: httpx.Request) -> None:
         raise httpx.ReadTimeout("The read operation timed out (simulated)", request=request)
 
 
-class _TrickleStream(httpx.AsyncByteStream):
-    """A body that arrives a few bytes at a time."""
+class _SimStream(httpx.AsyncByteStream):
+    """A simulated body: the answer, how time passes, and the client's read timeout."""
 
     def __init__(
         self,
@@ -93,6 +93,10 @@ class _TrickleStream(httpx.AsyncByteStream):
         self._sleep = sleep
         self._read_timeout = read_timeout
         self._request = request
+
+
+class _TrickleStream(_SimStream):
+    """A body that arrives a few bytes at a time."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         body = self._answer.body
@@ -108,21 +112,9 @@ class _TrickleStream(httpx.AsyncByteStream):
             yield body[start : start + step]
 
 
-class _ChunkStream(httpx.AsyncByteStream):
+class _ChunkStream(_SimStream):
     """A streamed body, chunk by chunk as it is generated (trickled, or cut mid-body and the
     connection dropped, as the faults say)."""
-
-    def __init__(
-        self,
-        answer: SimResponse,
-        sleep: Sleep,
-        read_timeout: float | None,
-        request: httpx.Request,
-    ) -> None:
-        self._answer = answer
-        self._sleep = sleep
-        self._read_timeout = read_timeout
-        self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         answer = self._answer
