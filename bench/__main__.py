@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import idle, memory, network, results, scale, startup
+from bench import idle, memory, network, pty_start, results, scale, startup
 from bench.core import Row
 from bench.machine import describe
 from bench.report import markdown, table_text
@@ -18,10 +18,14 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 #: name -> (full run, tiny run for the smoke test and --quick)
 BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
-    "cli": (lambda: startup.cli_start(runs=7), lambda: startup.cli_start(runs=1, warm=False)),
+    "cli": (lambda: startup.cli_start(runs=5), lambda: startup.cli_start(runs=1, warm=False)),
     "console": (
         lambda: startup.console_start(runs=5),
         lambda: startup.console_start(runs=1, warm=False),
+    ),
+    "pty": (
+        lambda: pty_start.first_row_in_pty(runs=5),
+        lambda: pty_start.first_row_in_pty(runs=1, latencies=(0.0,), warm=False),
     ),
     "paint": (
         lambda: scale.first_paint((10_000, 50_000), runs=5),

@@ -24,6 +24,23 @@ MISS_NOTES: dict[str, str] = {
         "(ui/): import secondary screens (bulk, audit, detail, help) where they are pushed, as "
         "`action_profiles` already does; the CLI fixes above apply too."
     ),
+    "First batch row in a pty, gateway answering": (
+        "Six sequential round trips before the first row. The simulator's request log (the same "
+        "console in a pty, the simulator in the benchmark's process, 1 s per answer) shows, from "
+        "the spawn: `/health` at 0.65 s, `/api/version` 1.65 s, `/api/providers` 2.70 s, the five "
+        "keys calls 3.76 s, the five first pages 4.80 s, the deep listings' next pages 5.82-5.86 "
+        "s; the first row reaches the terminal at 7.0 s, once the deep listings answered. Fix "
+        "(core/, ui/): request the first pages as soon as the providers are known, concurrently "
+        "with health, version and keys, and paint each as it arrives (two round trips)."
+    ),
+    "First batch row in a pty": (
+        "The console sends its first request ~0.65 s after the spawn (imports and the screens "
+        "built before the first frame; the bare app has its rows on the terminal by then), then "
+        "paints no row until the whole first deep poll has answered (health, version, providers, "
+        "keys per provider, first pages, deep listings: six round trips, each a few ms on "
+        "loopback) and the 1,000 batches are folded in. Fix (ui/): import only what the first "
+        "frame needs; paint each provider's first page as it arrives."
+    ),
     "First paint at scale": (
         "The store's and the table's work is ~0.6 s at 50,000 rows here; the rest is garbage "
         "collection (young-generation passes grow with the heap; a full collection over the "
@@ -110,6 +127,13 @@ METHODS = """\
   screen update that paints a batch row (`bench/launchers/console_start.py`), against a bare
   Textual app with a 20-row DataTable timed the same way (`bench/launchers/bare_table.py`).
   Children run with cached bytecode, as an installed console would.
+- **First batch row in a pty**: the real `bifrost-tui --url URL` (the venv's console script)
+  in a pty of 120x40 (`TERM=xterm-256color`, config and state dirs in a temporary directory)
+  against `bifrost-tui sim --batches-per-provider 200 --seed 1` on loopback, started once per
+  series (again with `--latency 1`: every request answered after 1 s); from the spawn until the
+  first 12 characters of any simulator id (listed from it beforehand) appear in the bytes
+  written to the terminal, interleaved with a bare Textual app painting a 20-row DataTable in a
+  pty the same way (`bench/launchers/bare_table_tty.py`).
 - **Rendering at scale** runs the real console in process (`App.run_test`, 120x40) on batches
   from the seeded simulator (five providers) parsed as a deep listing (`bench/data.py`).
   *First paint*: from the listings in hand to the end of the screen update that paints the

@@ -1,6 +1,7 @@
 """Reading one list page (``{"data": [...], "has_more", "next_cursor"}``) without holding the raw
 body and a parsed copy of the whole page at once: the body is streamed through ijson, each item
-becomes a ``Batch`` as it ends, and reading stops at a cap (``read_list_page``).
+becomes a ``Batch`` as it ends, and reading stops at a cap (``read_list_page``). ijson is
+imported by the first page read, not with this module: the console's first frame never needs it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import ijson  # type: ignore[import-untyped]
-from ijson.backends import python as ijson_python  # type: ignore[import-untyped]
 
 from bifrost_tui.gateway.models import Batch, parse_list_page
 from bifrost_tui.gateway.reply import Reply, decode_json
@@ -68,6 +66,8 @@ def read_list_page(reply: Reply, parse: Callable[[Any], Batch], max_items: int) 
     standard parser, so every answer means what it meant before. Raises
     ``BadResponse`` (not JSON, empty) or ``ValueError`` (JSON, but not a list page).
     """
+    import ijson  # type: ignore[import-untyped]
+
     if not reply.body.strip():
         decode_json(reply)  # raises the "empty" BadResponse
     surrogates = _SURROGATE_ESCAPE.search(reply.body) is not None
@@ -98,6 +98,9 @@ def _add_item(page: ListPage, item: Any, parse: Callable[[Any], Batch]) -> None:
 def _stream_page(
     body: bytes, parse: Callable[[Any], Batch], max_items: int, *, exact_strings: bool
 ) -> ListPage:
+    import ijson
+    from ijson.backends import python as ijson_python  # type: ignore[import-untyped]
+
     backend = ijson_python if exact_strings else ijson
     events = backend.basic_parse(io.BytesIO(body), use_float=True)
     first, _value = next(events)
@@ -157,6 +160,8 @@ def _value_of(events: Any, event: str, value: Any) -> Any:
     """One whole JSON value, from its first event."""
     if event in _SCALARS:
         return value
+    import ijson
+
     builder = ijson.ObjectBuilder()
     builder.event(event, value)
     depth = 1

@@ -30,8 +30,7 @@ from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.cancelling import CancellingApp
 from bifrost_tui.ui.commands import console_commands
 from bifrost_tui.ui.crash import EXIT_CRASHED, write_crash_log
-from bifrost_tui.ui.screens.detail import DetailScreen
-from bifrost_tui.ui.screens.help import HelpScreen
+from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 from bifrost_tui.ui.screens.main import MainScreen
 from bifrost_tui.ui.terminal import terminal_driver_class
 from bifrost_tui.ui.textual_patch import apply_textual_patch
@@ -238,8 +237,8 @@ class BifrostApp(CancellingApp):
         if self.main_screen is not None and self.main_screen.is_mounted:
             self.main_screen.table.tick_minute()
             self.main_screen.data_changed(Diff())
-        if isinstance(self.screen, DetailScreen):
-            self.screen.update_batch()
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.minute_passed()
 
     def _check_terminal(self) -> None:
         # Over SSH a dropped session can leave the process spinning: exit when the TTY is gone.
@@ -257,12 +256,9 @@ class BifrostApp(CancellingApp):
         if self.main_screen is not None and self.main_screen.is_mounted:
             with self.batch_update():
                 self.main_screen.data_changed(diff)
-        if isinstance(self.screen, DetailScreen):
-            self.screen.update_batch()
-        from bifrost_tui.ui.screens.audit import AuditScreen
-
-        if isinstance(self.screen, AuditScreen):
-            self.screen.store_changed()  # how a cancelled batch ended, once it has
+        if isinstance(self.screen, ConsoleScreen):
+            # A batch's detail follows it; the audit says how a cancelled batch ended, once it has.
+            self.screen.store_changed()
 
     def update_crumbs(self) -> None:
         if self.main_screen is not None and self.main_screen.is_mounted:
@@ -284,9 +280,13 @@ class BifrostApp(CancellingApp):
         return self.connection.settings.read_only_source if self.read_only else None
 
     def open_detail(self, key: Key) -> None:
+        from bifrost_tui.ui.screens.detail import DetailScreen
+
         self.push_screen(DetailScreen(key))
 
     def action_help(self) -> None:
+        from bifrost_tui.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_export(self) -> None:

@@ -45,9 +45,6 @@ from bifrost_tui.gateway.errors import GatewayError
 from bifrost_tui.gateway.models import State
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus
 from bifrost_tui.textsafe import safe_text
-from bifrost_tui.ui.screens.bulk import BulkConfirmScreen, BulkSummaryScreen
-from bifrost_tui.ui.screens.confirm import ConfirmScreen, cancel_body
-from bifrost_tui.ui.screens.detail import cancel_refusal, read_only_refusal
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 
 if TYPE_CHECKING:
@@ -241,6 +238,8 @@ class CancellingApp(App[int]):
 
     def request_cancel(self, key: Key) -> None:
         """``c``: always the one batch under the cursor; refused with a reason, or confirmed."""
+        from bifrost_tui.ui.screens.detail import cancel_refusal
+
         why = cancel_refusal(
             self.store, key, read_only=self.read_only_words, in_flight=self.in_flight
         )
@@ -251,6 +250,8 @@ class CancellingApp(App[int]):
 
     @work(group="cancel")
     async def _confirm_and_cancel(self, key: Key) -> None:
+        from bifrost_tui.ui.screens.confirm import ConfirmScreen, cancel_body
+
         batch = self.store.batches[key]
         confirmed = await self.push_screen_wait(
             ConfirmScreen(
@@ -334,6 +335,8 @@ class CancellingApp(App[int]):
     def request_bulk_cancel(self, keys: list[Key]) -> None:
         """``C``: the tagged set, confirmed (typed when large; acknowledged when partial)."""
         if self.read_only_words is not None:
+            from bifrost_tui.ui.screens.detail import read_only_refusal
+
             self.flash(read_only_refusal(self.read_only_words), "warning")
             return
         if self.bulk_running:
@@ -363,6 +366,8 @@ class CancellingApp(App[int]):
 
     @work(group="bulk-confirm")
     async def _confirm_bulk(self, keys: list[Key]) -> None:
+        from bifrost_tui.ui.screens.bulk import BulkConfirmScreen
+
         batches = [self.store.batches[k] for k in keys if k in self.store.batches]
         typed = None
         if needs_typed_confirmation(len(batches), self.connection.settings.confirm):
@@ -441,6 +446,8 @@ class CancellingApp(App[int]):
         self.data_changed(None)
         self.flash(f"bulk cancel: {summary.words()}", "warning" if summary.troubled else "success")
         self._arm_watch()
+        from bifrost_tui.ui.screens.bulk import BulkSummaryScreen
+
         self.push_screen(BulkSummaryScreen(summary))
         return summary
 
@@ -486,6 +493,8 @@ class CancellingApp(App[int]):
         can take minutes to land); the CLI's ``batches watch`` can follow them on."""
         if self._asking_quit:
             return  # q or ctrl+c again: the question is on screen
+        from bifrost_tui.ui.screens.confirm import ConfirmScreen
+
         self._asking_quit = True
         try:
             confirmed = await self.push_screen_wait(
@@ -514,6 +523,8 @@ class CancellingApp(App[int]):
 
     @work(group="quit")
     async def _quit_after_cancels(self) -> None:
+        from bifrost_tui.ui.screens.confirm import ConfirmScreen
+
         n = len(self.in_flight)
         grace = self.interrupt.grace
         body = Text(

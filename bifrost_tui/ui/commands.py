@@ -14,7 +14,6 @@ from textual.actions import parse as parse_action
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from bifrost_tui.ui.screens.help import HELP
 from bifrost_tui.ui.screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -31,6 +30,8 @@ def console_commands(
     """What the palette offers on ``screen``: Textual's own commands but those the console
     replaces, then every action help lists that can run here (the batches screen's only on it;
     an action its screen refuses now, such as cancel on a read-only console, is left out)."""
+    from bifrost_tui.ui.screens.help import HELP  # the palette's first opening, not the first frame
+
     yield from (c for c in textual_commands if c.title not in REPLACED)
     for _, rows in HELP:
         for row in rows:

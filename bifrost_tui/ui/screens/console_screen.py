@@ -23,3 +23,10 @@ class ConsoleScreen(Screen[ResultT]):
         app = self.app
         assert isinstance(app, BifrostApp), "console screens run in the console app"
         return app
+
+    def store_changed(self) -> None:
+        """The store took a poll's answer, with this screen on top: it repaints what it shows of
+        the batches (nothing here). The app calls it without importing the screen's module."""
+
+    def minute_passed(self) -> None:
+        """A minute went by, with this screen on top: relative times repaint (nothing here)."""

@@ -160,7 +160,7 @@ def cancel_refusal(
 
 
 class DetailScreen(ConsoleScreen[None]):
-    """Follows its batch live: the app calls ``update_batch`` when the store changes."""
+    """Follows its batch live: the app calls ``store_changed`` when the store changes."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -194,6 +194,12 @@ class DetailScreen(ConsoleScreen[None]):
             return
         status = self.bapp.store.providers.get(batch.provider)
         widget.update(render_detail(batch, self.bapp.clock.now(), stale_words(status)))
+
+    def store_changed(self) -> None:
+        self.update_batch()
+
+    def minute_passed(self) -> None:
+        self.update_batch()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

@@ -12,9 +12,6 @@ from bifrost_tui.core.jump import reveal
 from bifrost_tui.core.sorting import SORT_CYCLE
 from bifrost_tui.core.store import Diff, Key
 from bifrost_tui.ui.screens.console_screen import ConsoleScreen
-from bifrost_tui.ui.screens.detail import read_only_refusal
-from bifrost_tui.ui.screens.jump import JumpScreen
-from bifrost_tui.ui.screens.results import open_results
 from bifrost_tui.ui.widgets.batch_table.table import BatchTable
 from bifrost_tui.ui.widgets.bulk_bar import BulkBar
 from bifrost_tui.ui.widgets.crumbs import CrumbBar
@@ -114,6 +111,8 @@ class MainScreen(ConsoleScreen[None]):
         return True
 
     def action_read_only(self) -> None:
+        from bifrost_tui.ui.screens.detail import read_only_refusal
+
         self.flash_bar.flash(read_only_refusal(self.bapp.read_only_words or "read-only"), "warning")
 
     def action_tag(self) -> None:
@@ -180,11 +179,15 @@ class MainScreen(ConsoleScreen[None]):
 
     def action_results(self) -> None:
         """``R``: the results screen of the ended batch under the cursor, else why not."""
+        from bifrost_tui.ui.screens.results import open_results
+
         why = open_results(self, self.table.cursor_key)
         if why is not None:
             self.flash_bar.flash(f"{why}; nothing sent", "warning")
 
     def action_jump(self) -> None:
+        from bifrost_tui.ui.screens.jump import JumpScreen
+
         self.app.push_screen(JumpScreen(self.bapp.store), self.jump_to)
 
     def jump_to(self, key: Key | None) -> None:
