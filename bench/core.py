@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import statistics
+import struct
+import subprocess
+import termios
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,3 +68,30 @@ def stopwatch() -> Iterator[Callable[[], float]]:
         yield lambda: (end[0] if end else time.perf_counter()) - start
     finally:
         end.append(time.perf_counter())
+
+
+def spawn_in_pty(
+    cmd: Sequence[str], env: dict[str, str], size: tuple[int, int]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``cmd`` started in a fresh pty of ``size`` (columns, lines), as its own session; the child
+    and the pty's master end (non-blocking), which the caller reads and closes."""
+    columns, lines = size
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    os.set_blocking(master, False)
+    try:
+        child = subprocess.Popen(
+            list(cmd),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    return child, master

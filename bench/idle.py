@@ -9,19 +9,15 @@ changes. After the first paint settles, every byte read from the pty's master si
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import pty
 import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
-from bench.core import Row, kib
+from bench.core import Row, kib, spawn_in_pty
 
 LAUNCHERS = Path(__file__).with_name("launchers")
 COLUMNS, LINES = 120, 40
@@ -41,25 +37,11 @@ def _read(fd: int, timeout: float) -> bytes:
 
 def measure(seconds: float, refresh: float = 5.0, settle: float = SETTLE_QUIET) -> dict[str, float]:
     """Run the console in a pty; bytes written at start-up and during ``seconds`` of idling."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR")}
     env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            os.environ.get("BENCH_IDLE_LAUNCHER", str(LAUNCHERS / "idle_console.py")),
-            str(refresh),
-        ],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
+    launcher = os.environ.get("BENCH_IDLE_LAUNCHER", str(LAUNCHERS / "idle_console.py"))
+    child, master = spawn_in_pty([sys.executable, launcher, str(refresh)], env, (COLUMNS, LINES))
     try:
         startup = 0
         started = time.monotonic()

@@ -13,24 +13,20 @@ interleaved with it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import pty
 import re
 import select
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.core import Row, median, ms
+from bench.core import Row, median, ms, spawn_in_pty
 from bench.startup import _cli, _env
 
 LAUNCHERS = Path(__file__).with_name("launchers")
@@ -116,20 +112,8 @@ def time_to_text(cmd: Sequence[str], markers: Sequence[bytes], env: dict[str, st
     appears in the bytes it writes to the terminal. The process is ended right after."""
     pattern = re.compile(b"|".join(re.escape(m) for m in markers))
     keep = max(len(m) for m in markers)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
-    os.set_blocking(master, False)
     start = time.perf_counter()
-    child = subprocess.Popen(
-        list(cmd),
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
+    child, master = spawn_in_pty(cmd, env, (COLUMNS, LINES))
     tail = b""
     try:
         while (left := start + RUN_TIMEOUT - time.perf_counter()) > 0:
