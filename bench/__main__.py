@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import idle, memory, network, pty_start, results, scale, startup
+from bench import idle, imports, memory, network, pty_start, results, scale, startup
 from bench.core import Row
 from bench.machine import describe
 from bench.report import markdown, table_text
@@ -22,6 +22,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "console": (
         lambda: startup.console_start(runs=5),
         lambda: startup.console_start(runs=1, warm=False),
+    ),
+    "imports": (
+        lambda: imports.first_frame_imports(runs=5),
+        lambda: imports.first_frame_imports(runs=1, warm=False),
     ),
     "pty": (
         lambda: pty_start.first_row_in_pty(runs=5),

@@ -25,7 +25,7 @@ from bifrost_tui.config.resolve import ResolvedConnection
 from bifrost_tui.core.store import Key
 from bifrost_tui.gateway.client import ClientConfig
 from bifrost_tui.gateway.models import Batch, ProviderInfo
-from bifrost_tui.gateway.outcomes import ProviderListing
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from bifrost_tui.sim import SimTransport, SimWorld
 from bifrost_tui.ui import app as app_module
 from bifrost_tui.ui.app import BifrostApp
@@ -156,6 +156,13 @@ class StubClient:
     ) -> list[ProviderListing]:
         return list(self.listings)
 
+    async def list_batches(self, provider: str, **_: Any) -> ProviderListing:
+        for listing in self.listings:
+            if listing.provider == provider:
+                return listing
+        # Nothing prepared for it: a first page that changed nothing.
+        return ProviderListing(provider, ListingStatus.PARTIAL, first_page_only=True)
+
     async def get_batch(self, provider: str, batch_id: str, *, kind: str | None = None) -> Batch:
         return self.batches[(provider, batch_id)]
 
@@ -178,7 +185,10 @@ class DeepStubClient(StubClient):
     async def version(self) -> str:
         return "bench"
 
-    async def discover_providers(self, fallback: Sequence[str] | None = None) -> Any:
+    async def key_reason(self, name: str) -> str | None:
+        return None
+
+    async def discover_providers(self, fallback: Sequence[str] | None = None, **_: Any) -> Any:
         from bifrost_tui.gateway.client import Discovery
 
         names = sorted({listing.provider for listing in self.listings})

@@ -81,8 +81,8 @@ def idle_over_ssh(seconds: float = 60.0, *, settle: float = SETTLE_QUIET) -> lis
         Row(
             "Idle over SSH (120x40, 5 s refresh, nothing changes)",
             f"{kib(per_minute)}/min",
-            "<= 4 KB/min",
-            per_minute <= 4000,
+            "<= 1 KB/min",
+            per_minute <= 1000,
             0,
             f"{result['idle']:.0f} B in {seconds:g} s of real time after the first paint "
             f"({kib(result['startup'])}); pty, TERM=xterm-256color",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from bench.core import Row, ms
@@ -11,35 +11,51 @@ from bench.core import Row, ms
 #: row misses. Keyed by the start of the figure's name.
 MISS_NOTES: dict[str, str] = {
     "CLI start": (
-        "Imports are most of it: asyncio (with ssl) ~100 ms, `gateway.models` ~100 ms (pydantic, "
-        "whose plugin loader alone imports importlib.metadata: ~30 ms), httpx ~50 ms, the "
-        "simulator ~30 ms, then ~60 ms of work (building the demo world, listing it in process). "
-        "The baseline imports only httpx and pydantic. Fix (gateway/, cli/): set "
-        "`PYDANTIC_DISABLE_PLUGINS` before pydantic is imported, or keep pydantic models out of "
-        "the listing path; make the demo world smaller or lazier for one-shot commands."
+        "Imports are most of it. Counted in instructions (valgrind, deterministic where wall "
+        "time on a shared machine is not): the whole command is 1.74x the baseline's, and its "
+        "imports alone, without building or listing the demo world, are already 1.50x. The "
+        "baseline's `import pydantic` is lazy (no model machinery) while every command builds "
+        "pydantic models at import (`gateway.models`' wire models, `config.model`, `SecretStr` in "
+        "the client and the credentials: pydantic's model machinery with annotated_types, uuid "
+        "and zoneinfo, ~80 ms of `-X importtime` cumulative), and the command needs asyncio "
+        "(~30 ms, with concurrent.futures and logging) and the simulator (~15 ms). The work "
+        "after the imports (the demo world ~4 ms, listing it through the in-process transport "
+        "with ijson ~12 ms, writing the JSON ~5 ms) is the other 0.24x. Done: pydantic's plugin "
+        "loader (importlib.metadata, email, zipfile, csv) is no longer imported. Measured and "
+        "not kept: a larger first garbage-collector threshold (-1.5 % of instructions). Fix "
+        "(gateway/, config/): keep pydantic out of the one-shot path (plain parsing of the three "
+        "wire models, the profile models and `SecretStr` imported where a profile is read)."
     ),
     "Console start": (
-        "Everything the CLI path loads (above), plus Textual and every screen module imported "
-        "by `ui.app` before the first frame, plus the demo world and the first deep poll. Fix "
-        "(ui/): import secondary screens (bulk, audit, detail, help) where they are pushed, as "
-        "`action_profiles` already does; the CLI fixes above apply too."
+        "The console's own start-up, before any gateway work matters: the demo is listed in "
+        "process, so this is imports, building the app and the screen, the demo world and the "
+        "first paint. Done: secondary screens, the simulator's server, export, audit rendering, "
+        "the results reader and ijson load where first used (the list at the end). What is left "
+        "is what the first frame needs beyond the bare app's Textual: `python -X importtime` "
+        "(section at the end) gives `config.connection` ~90 ms, most of it the pydantic profile "
+        "model (`config.model` ~80 ms with pydantic's model machinery), `core.live` ~55 ms "
+        "(`gateway.client` with httpx), the screen modules ~15 ms. Fix (config/, gateway/): "
+        "parse profiles and the wire models without pydantic on the start path (a plain "
+        "validator for the profile file, dataclasses for the wire models), which would also "
+        "bring the CLI row further under its target."
     ),
     "First batch row in a pty, gateway answering": (
-        "Six sequential round trips before the first row. The simulator's request log (the same "
-        "console in a pty, the simulator in the benchmark's process, 1 s per answer) shows, from "
-        "the spawn: `/health` at 0.65 s, `/api/version` 1.65 s, `/api/providers` 2.70 s, the five "
-        "keys calls 3.76 s, the five first pages 4.80 s, the deep listings' next pages 5.82-5.86 "
-        "s; the first row reaches the terminal at 7.0 s, once the deep listings answered. Fix "
-        "(core/, ui/): request the first pages as soon as the providers are known, concurrently "
-        "with health, version and keys, and paint each as it arrives (two round trips)."
+        "Two round trips now (`gateway/survey.py`): the first frame is painted before the first "
+        "request; `/api/providers` (beside `/health` and `/api/version`) is the only answer the "
+        "first pages wait for, then the five first pages leave at once, beside the keys calls, "
+        "and each provider's rows are painted as its first page lands: the row is ~2.1 s over "
+        "the instant gateway's, the two round trips and no more (it was ~5.6 s over: six "
+        "sequential round trips, the first row painted after the whole deep poll). What misses "
+        "is the console's own start-up, the row above (~0.6 s against the 1.5x bare-app "
+        "allowance of ~0.4 s); a profile with a `providers` list saves one round trip (the "
+        "first pages leave at once). Fix: as for the console start."
     ),
     "First batch row in a pty": (
-        "The console sends its first request ~0.65 s after the spawn (imports and the screens "
-        "built before the first frame; the bare app has its rows on the terminal by then), then "
-        "paints no row until the whole first deep poll has answered (health, version, providers, "
-        "keys per provider, first pages, deep listings: six round trips, each a few ms on "
-        "loopback) and the 1,000 batches are folded in. Fix (ui/): import only what the first "
-        "frame needs; paint each provider's first page as it arrives."
+        "No longer the gateway's: the first request leaves as soon as the first frame is on the "
+        "terminal and the rows follow two loopback round trips later. The time is the "
+        "console's own start-up: imports (~390 ms under `-X importtime`, which inflates it; "
+        "the bare app imports Textual alone) and building the app before the first frame. "
+        'See "Console start" for where the import time goes and what would remove it.'
     ),
     "First paint at scale": (
         "The store's and the table's work is ~0.6 s at 50,000 rows here; the rest is garbage "
@@ -65,26 +81,29 @@ MISS_NOTES: dict[str, str] = {
     "Key latency, filter": (
         "Textual's own painting is most of it: 37 new lines of the table (~11-14 ms on this "
         "machine; the table renders them in ~2 ms) and the filter Input (~4 ms); the store and "
-        "the table take 2-6 ms (the first keystroke on 50,000 rows ~10 ms). Each keystroke also "
-        "updates the crumb bar (it shows the filter) with `Static.update()`'s default "
-        "`layout=True`, a whole-screen layout pass: `layout=False` in widgets/crumbs.py (and "
-        "flash.py) saves ~3-4 ms here."
+        "the table take 2-6 ms (the first keystroke on 50,000 rows ~10 ms). The crumb and flash "
+        "bars repaint without a layout pass; the one whole-screen layout pass left per "
+        "keystroke (~3-4 ms) is Textual's `Input`: its `virtual_size` is a layout reactive, "
+        "changed by every keystroke that changes the text's width. Unloaded, the median meets the "
+        "target (11.6 ms, 2026-12-01); at a load average of ~5 on the 2 cores it does not."
     ),
     "Key latency, page down": (
         "A page of new rows costs Textual's compositor ~10-14 ms to paint at 120x40 on this "
         "machine (the table renders its 37 lines in ~2 ms)."
     ),
     "Cancel feedback": (
-        "The reply is painted before the re-read now; what is over the round trip is Textual: "
-        "when the confirmation closes, the Footer recomposes for the main screen's keys (two "
-        "whole-screen layout passes, ~35-40 ms each here), and the crumb and flash updates "
-        "(`layout=True`) add more; the reply's repaint waits behind them. Fix: `layout=False` "
-        "in the crumb and flash bars (above), and a confirmation that does not change the "
-        "footer's keys (or no footer change at all while it is open)."
+        "Over the round trip: `y` to the request leaving (the write-ahead audit line, its own "
+        "row, plus the event-loop turns to send it; the closed confirmation's repaint is held "
+        "until then, at most 50 ms), then the reply's repaint, which waits for Textual's next "
+        "frame (up to 16.7 ms at 60 fps) and a paint pass (~8-10 ms at 120x40). The footer no "
+        "longer rebuilds its keys when the confirmation closes. On a loaded machine the worker "
+        "thread writing the line waits for the GIL behind the closing repaint (~5 ms per "
+        "hand-over), which the held repaint avoids; the rest is the machine's load."
     ),
     "Idle over SSH": (
-        "The crumb bar's 'refreshed' time changes with every poll: keep it at minute "
-        "granularity (as now), and update the bar with `layout=False`."
+        "Whatever repaints while nothing changes: the crumb bar's 'refreshed' time (kept at "
+        "minute granularity) and the relative times, which tick once a minute. Find the widget "
+        "whose lines are rewritten between polls and update it only when its text changes."
     ),
     "Memory": (
         "~1.19 KB per batch is kept (tracemalloc, 50,000 batches): the raw JSON ~365 B (compact "
@@ -150,10 +169,15 @@ METHODS = """\
   provider answering after 200 ms; a real `GatewayClient` and `LiveSession.poll`.
 - **Cancel feedback**: the console in process over the simulator transport with a 100 ms
   gateway (real `asyncio.sleep`); from pressing `y` in the confirmation to the end of the first
-  screen update after the row's state became CANCELING.
+  screen update after the row's state became CANCELING. The note gives when the request reached
+  the simulated gateway. *Write-ahead audit line*: in the same runs, each intent line's
+  `AuditTrail.intent` (built, redacted, appended and fsynced, in the worker thread the request
+  waits for) and its append alone (open, write, fsync, close), the audit log in a temporary
+  state directory on the benchmark's disk.
 - **Idle over SSH**: the console in a pty (120x40, `TERM=xterm-256color`, no `COLORTERM`), real
   clock, 5 s refresh, a simulated gateway whose data never changes; every byte read from the
   pty after the first paint settles is counted.
+- **First frame imports**: see the section at the end (`bench/imports.py`).
 - **Memory**: a child process starts the console, reads the batches as list pages of 1,000
   the way the client reads them (streamed, raw JSON kept compact), folds each provider's listing
   in and paints; `VmHWM` is its peak RSS. *CLI peak RSS*: `batches list --json` in a child
@@ -241,5 +265,58 @@ def markdown(rows: Sequence[Row], machine: dict[str, str], *, seconds: float, co
         for r in misses:
             why = next((t for k, t in MISS_NOTES.items() if r.figure.startswith(k)), None)
             out.append(f"- **{r.figure}** ({r.measured}): {why or 'not analysed yet.'}")
-    out += ["", "## How each figure is measured", "", METHODS.rstrip(), ""]
-    return "\n".join(out)
+    out += ["", "## How each figure is measured", "", METHODS.rstrip()]
+    out += first_frame_section(rows)
+    return "\n".join([*out, ""])
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def first_frame_section(rows: Sequence[Row]) -> list[str]:
+    """What starting the console loads before its first frame, and the costliest imports."""
+    row = next((r for r in rows if "first_frame" in r.values), None)
+    if row is None:
+        return []
+    seen = row.values["first_frame"]
+    ours = seen["ours"]
+    groups = [f"`{head}` ({_names(names)})" for head, names in sorted(ours.items()) if head]
+    top_level = ours.get("", [])
+    out = [
+        "",
+        "## What the first frame imports",
+        "",
+        "The console started as `bifrost-tui --url URL` would, headless at 120x40, against a "
+        "loopback port that refuses every connection, with cached bytecode "
+        "(`bench/launchers/first_frame.py`), until its first frame is painted and the first poll "
+        "has ended; costs from `python -X importtime` (which adds its own overhead), median of "
+        f"{row.runs} start{'s' if row.runs != 1 else ''}: {row.measured}"
+        f" ({row.values['modules']} modules loaded). "
+        "`tests/house/test_first_frame_imports.py` checks the list of what it must not load.",
+        "",
+        f"- Third-party: {', '.join(seen['third_party'])}.",
+        "- bifrost_tui: " + "; ".join(groups) + (f"; {_names(top_level)}." if top_level else "."),
+    ]
+    if seen["unwanted"]:
+        out.append(f"- **Loaded but must not be**: {_names(seen['unwanted'])}.")
+    not_loaded = [m for m in seen["not_loaded"] if m not in seen["unwanted"]]
+    out.append(
+        f"- Not loaded: {_names(m.removeprefix('bifrost_tui.') for m in not_loaded)}: each is "
+        "imported where it is first used."
+    )
+    costs = []
+    for entry in seen["top"]:
+        text = f"`{entry['module'].removeprefix('bifrost_tui.')}` {ms(entry['seconds'])}"
+        if "child" in entry:
+            child = entry["child"].removeprefix("bifrost_tui.")
+            text += f" (of which `{child}` {ms(entry['child_seconds'])})"
+        costs.append(text)
+    out += [
+        "",
+        "Top costs among the program's own imports and what they import directly "
+        "(cumulative, so a module's cost includes what it imports; median): "
+        + "; ".join(costs)
+        + ".",
+    ]
+    return out

@@ -45,30 +45,23 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
     the configured (or standard) providers are tried, and a keys call that failed leaves its
     provider batch-capable; their batch routes answer for them.
     """
-    from bifrost_tui.gateway.models import ProviderInfo
+    from bifrost_tui.cli.progress import Progress, survey_counted
 
     async with conn.client() as client:
-        notes: list[str] = []
+        # The first pages leave as soon as the providers are known: at once when they are named
+        # (``--provider``, a profile's ``providers``), else right after ``/api/providers``.
         if args.provider:
-            providers = [ProviderInfo(name=p, kind=p, batch_capable=True) for p in args.provider]
+            how: dict[str, Any] = {"named": args.provider, "discover": False}
         else:
-            try:
-                discovery = await client.discover_providers(
-                    conn.settings.providers, fallback_on_failure=True
-                )
-            except GatewayError as exc:
-                return report_error(exc, args.json)
-            providers = discovery.providers
-            if discovery.note:
-                notes.append(discovery.note)
-        from bifrost_tui.cli.progress import Progress, list_counted
-
-        listed = await list_counted(
-            client,
-            providers,
-            deep=not args.first_page,
-            progress=Progress(enabled=not args.json),
+            named = conn.settings.providers
+            how = {"named": named, "fallback": named, "fallback_on_failure": True}
+        found = await survey_counted(
+            client, deep=not args.first_page, progress=Progress(enabled=not args.json), **how
         )
+    if found.error is not None:
+        return report_error(found.error, args.json)
+    notes = [found.discovery.note] if found.discovery and found.discovery.note else []
+    providers, listed = found.providers, found.listings
     listings = _in_provider_order(providers, listed)
     batches = [b for listing in listings for b in listing.batches]
     now = conn.clock.now()

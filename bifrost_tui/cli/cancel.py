@@ -47,7 +47,7 @@ from bifrost_tui.core.interrupt import signal_name
 from bifrost_tui.core.store import Key
 from bifrost_tui.formatting import STATE_LABELS, ago, counts_text
 from bifrost_tui.gateway.errors import GatewayError, NotFound
-from bifrost_tui.gateway.models import Batch, ProviderInfo, State
+from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.textsafe import safe_text
 
@@ -167,15 +167,15 @@ async def _select_listed(
         except ValueError as exc:
             raise CancelAbort(str(exc), EXIT_USAGE) from None
     names = args.provider or conn.settings.providers
-    if names:
-        providers = [ProviderInfo(name=n, kind=n, batch_capable=True) for n in names]
-    else:
-        discovery = await client.discover_providers(None)
-        providers = [p for p in discovery.providers if p.batch_capable]
-    from bifrost_tui.cli.progress import Progress, list_counted
+    from bifrost_tui.cli.progress import Progress, survey_counted
 
     progress = Progress(enabled=not args.json)
-    listings = await list_counted(client, providers, deep=True, progress=progress)
+    found = await survey_counted(
+        client, deep=True, progress=progress, named=names, discover=not names
+    )
+    if found.error is not None:
+        raise found.error
+    listings = found.listings
     warnings: list[str] = []
     failed = [x for x in listings if x.status is ListingStatus.ERROR]
     if listings and len(failed) == len(listings):

@@ -6,16 +6,16 @@ Plain text and the standard library only: no rich, no Textual, so the command li
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from bifrost_tui.gateway.client import GatewayClient
     from bifrost_tui.gateway.models import ProviderInfo
     from bifrost_tui.gateway.outcomes import ProviderListing
+    from bifrost_tui.gateway.survey import Survey
 
 #: Rewrites of the line per second, at most.
 MAX_RATE = 4.0
@@ -93,32 +93,37 @@ class Progress:
             self._shown = ""
 
 
-async def list_counted(
-    client: GatewayClient,
-    providers: Sequence[ProviderInfo],
-    *,
-    deep: bool,
-    progress: Progress,
-) -> list[ProviderListing]:
-    """``client.list_all``, counting on ``progress`` the providers done and the batches read; the
-    line is cleared before this returns."""
-    capable = [p for p in providers if getattr(p, "batch_capable", False) is True]
-    total = len(capable)
-    done = found = 0
-    progress.update(f"listing: 0/{total} providers done")
+async def survey_counted(
+    client: GatewayClient, *, deep: bool, progress: Progress, **how: Any
+) -> Survey:
+    """``gateway.survey.survey`` (``how``: its keywords), counting on ``progress`` the providers
+    done and the batches read; the line is cleared before this returns."""
+    from bifrost_tui.gateway.survey import SurveyHooks, survey
 
-    async def one(info: ProviderInfo) -> ProviderListing:
+    total = done = found = 0
+
+    def show() -> None:
+        progress.update(f"listing: {done}/{total} providers done, {found} batches so far")
+
+    def on_providers(infos: list[ProviderInfo]) -> None:
+        nonlocal total
+        total = sum(1 for p in infos if p.batch_capable)
+        if done:
+            show()
+        else:
+            progress.update(f"listing: 0/{total} providers done")
+
+    def on_listing(listing: ProviderListing) -> None:
         nonlocal done, found
-        listing = await client.list_batches(info.name, kind=info.kind, deep=deep)
         done += 1
         found += len(listing.batches)
-        progress.update(f"listing: {done}/{total} providers done, {found} batches so far")
-        return listing
+        show()
 
     try:
-        return list(await asyncio.gather(*(one(p) for p in capable)))
+        hooks = SurveyHooks(on_providers=on_providers, on_listing=on_listing)
+        return await survey(client, deep=deep, hooks=hooks, **how)
     finally:
         progress.clear()
 
 
-__all__ = ["MAX_RATE", "Progress", "list_counted"]
+__all__ = ["MAX_RATE", "Progress", "survey_counted"]

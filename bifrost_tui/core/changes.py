@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bifrost_tui.gateway.errors import GatewayError
-from bifrost_tui.gateway.models import ProviderInfo, State
+from bifrost_tui.gateway.models import Batch, ProviderInfo, State
 from bifrost_tui.gateway.outcomes import ListingStatus
 
 Key = tuple[str, str]  # (provider, normalised batch id)
@@ -64,3 +65,21 @@ class Diff:
             self.removed | other.removed,
             self.transitions + other.transitions,
         )
+
+
+class StatesView(Mapping[Key, State]):
+    """``batches[key].state`` for every key: a view, not a copy (each batch caches its state)."""
+
+    __slots__ = ("_batches",)
+
+    def __init__(self, batches: Mapping[Key, Batch]) -> None:
+        self._batches = batches
+
+    def __getitem__(self, key: Key) -> State:
+        return self._batches[key].state
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._batches)

@@ -81,8 +81,15 @@ def incomplete_providers(store: BatchStore) -> list[str]:
     return names
 
 
-def not_found_words(store: BatchStore, query: str) -> str:
-    """Nothing matched ``query``: said with how complete the picture is."""
+def not_found_words(store: BatchStore, query: str, pending: list[str] | None = None) -> str:
+    """Nothing matched ``query``: said with how complete the picture is. ``pending``: the
+    providers whose first listing is still running (empty: not even the providers are known
+    yet; ``None``: every first listing has finished)."""
+    if pending is not None and not pending:
+        return (
+            f"no batch matches {query!r} yet: the gateway's providers are not known yet "
+            "(the first listing is running)"
+        )
     incomplete = incomplete_providers(store)
     capable = sum(
         1
@@ -91,9 +98,17 @@ def not_found_words(store: BatchStore, query: str) -> str:
     )
     if not incomplete:
         return f"no batch matches {query!r} (every provider listed completely)"
+    still = [name for name in incomplete if store.providers[name].listing is None]
+    others = [name for name in incomplete if name not in still]
+    if not still:
+        return (
+            f"no batch matches {query!r}, but {len(others)} of {capable} provider(s) are "
+            f"partial or stale ({', '.join(others)}): it may be among what they did not list"
+        )
+    also = f"; {len(others)} partial or stale ({', '.join(others)})" if others else ""
     return (
-        f"no batch matches {query!r}, but {len(incomplete)} of {capable} provider(s) are "
-        f"partial or stale ({', '.join(incomplete)}): it may be among what they did not list"
+        f"no batch matches {query!r} yet: {len(still)} of {capable} provider(s) still listing "
+        f"({', '.join(still)}){also}: it may be among what they have not listed yet"
     )
 
 

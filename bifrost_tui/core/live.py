@@ -10,7 +10,9 @@ Request cost of a refresh (stated in the README):
   ``ceil(N / MAX_ACTIVE_REREADS)`` light polls;
 - deep poll (at start, on ``r``, every ``deep_every`` light polls): the first page, then the
   OpenAI-format deep listing where the first page says ``has_more`` (1+ pages per provider), plus
-  ``/health`` and ``/api/version``;
+  ``/health``, ``/api/version``, ``/api/providers`` and the keys calls, all beside the listings
+  (``gateway/survey.py``: the first pages wait at most for ``/api/providers``, at the very first
+  poll without a profile's ``providers`` list; never for the others);
 - each cancel in flight: one retrieve per watch tick (1 s, doubling to 15 s);
 - a batch a listing saw end without faithful counts (bedrock, gemini): one retrieve at once.
 Retrieves and the first pages go through each provider's faithful route (``client.py``).
@@ -19,7 +21,7 @@ Retrieves and the first pages go through each provider's faithful route (``clien
 from __future__ import annotations
 
 import asyncio
-import heapq
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,8 +39,9 @@ from bifrost_tui.core.stuck import (
 )
 from bifrost_tui.gateway.client import GatewayClient
 from bifrost_tui.gateway.errors import AuthRefused, GatewayError, GatewayTimeout, Unreachable
-from bifrost_tui.gateway.models import Batch
-from bifrost_tui.gateway.outcomes import CancelResult, ListingStatus
+from bifrost_tui.gateway.models import Batch, ProviderInfo
+from bifrost_tui.gateway.outcomes import CancelResult, ListingStatus, ProviderListing
+from bifrost_tui.gateway.survey import SurveyHooks, survey
 
 MAX_ACTIVE_REREADS = 20
 WATCH_FIRST_DELAY = 1.0
@@ -73,13 +76,17 @@ class LiveSession:
         store: BatchStore,
         clock: Clock,
         *,
+        named_providers: Iterable[str] | None = None,
         fallback_providers: Iterable[str] | None = None,
         thresholds: Thresholds | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.clock = clock
-        self.fallback_providers = list(fallback_providers) if fallback_providers else None
+        #: A profile's ``providers``: listed at once, before the management API answers
+        #: (``fallback_providers`` is the older name of the same list).
+        names = named_providers or fallback_providers
+        self.named_providers = list(names) if names else None
         self.health: str | None = None
         #: ``health`` says the gateway did not answer (not what ``/health`` said): the next poll
         #: that gets an answer proves otherwise.
@@ -94,10 +101,15 @@ class LiveSession:
         self.first_seen: dict[PhaseKey, datetime] = {}
         #: Stuck and suspicious findings, only for batches that have some.
         self.flags: dict[Key, list[Finding]] = {}
-        #: For each known active batch, when it was last read (listed or re-read; absent: never)
-        #: as a stamp that only grows, so light polls re-read the longest unread first.
+        #: The light polls' re-read rotation over the known active batches, in the order they
+        #: come up: those never read (in the order first seen), then those read, each with when
+        #: it was last read (listed or re-read) as a stamp that only grows, the longest unread
+        #: first. Kept in step with the store's changes, so a poll costs what changed.
+        self._unread: dict[Key, None] = {}
         self._read_at: dict[Key, int] = {}
         self._stamps = 0
+        #: The store's version the rotation is in step with (``None``: not yet).
+        self._rotation_at: int | None = None
         self._skew = SkewTracker(clock)
         client.observe_dates(self._skew.observe)
 
@@ -165,45 +177,96 @@ class LiveSession:
     # ---- discovery and health ----------------------------------------------------------------
 
     async def check_health(self) -> None:
-        try:
-            body = await self.client.health()
+        """``/health`` and ``/api/version``, concurrently; never raises."""
+
+        async def version() -> str | None:
+            try:
+                return await self.client.version()
+            except GatewayError:
+                return None
+
+        async def health() -> None:
+            try:
+                body = await self.client.health()
+            except GatewayError as exc:
+                self._set_health(exc.kind, unreached=isinstance(exc, Unreachable | GatewayTimeout))
+                return
             status = body.get("status") if isinstance(body, dict) else None
             self._set_health(str(status) if status else "ok", unreached=False)
-        except GatewayError as exc:
-            self._set_health(exc.kind, unreached=isinstance(exc, Unreachable | GatewayTimeout))
-            return
-        try:
-            self.version = await self.client.version()
-        except GatewayError:
-            self.version = None
 
-    async def discover(self) -> None:
-        discovery = await self.client.discover_providers(self.fallback_providers)
-        self.store.set_providers(discovery.providers)
-        self.discovered = True
+        _, self.version = await asyncio.gather(health(), version())
+
+    @property
+    def listing_pending(self) -> list[str] | None:
+        """``None`` once every batch-capable provider's first listing has landed; else the names of
+        those still listing (empty while the provider list itself is not known yet)."""
+        if not self.discovered:
+            return []
+        return self.store.still_listing() or None
+
+    def _listing_face(self, provider: str) -> tuple[object, ...]:
+        """What the provider list shows of a provider's listing (a change there is repainted)."""
+        status = self.store.providers.get(provider)
+        if status is None:
+            return ()
+        return (status.listing, status.missing, status.error, status.stale_since)
 
     # ---- polls --------------------------------------------------------------------------------
 
-    async def poll(self, *, deep: bool) -> PollResult:
-        """One refresh. Never raises for gateway trouble: the error is kept, data marked stale."""
-        if deep or not self.discovered:
-            await self.check_health()
-            try:
-                await self.discover()
-            except GatewayError as exc:
-                if not self.discovered:
-                    self._failed(exc)
-                    return PollResult(error=exc)
-                # Providers are already known: a slow management API must not stop the listing
-                # (nor make every deep poll flicker STALE); the listings below say the truth.
-        providers = [s.info for s in self.store.providers.values() if s.info.batch_capable]
-        was_active = set(self.store.active_keys())
-        listings = await self.client.list_all(providers, deep=deep)
-        now = self.clock.now()
+    async def poll(
+        self, *, deep: bool, on_change: Callable[[Diff], None] | None = None
+    ) -> PollResult:
+        """One refresh. Never raises for gateway trouble: the error is kept, data marked stale.
+
+        The first rows come after at most two round trips (``gateway/survey.py``); ``/health``
+        and ``/api/version`` run beside the listings on a deep poll and never delay them. With
+        ``on_change`` every change is passed on as it is applied (the provider list, each
+        provider's first page, its listing, the re-reads); ``PollResult.diff`` still holds them
+        all, and must not be applied again by that caller.
+        """
         diff = Diff()
-        for listing in listings:
-            diff = diff | self.store.apply_listing(listing, now)
-        diff = diff | await self._reread_ended(was_active)
+
+        def changed(step: Diff, *, shown: bool = False) -> None:
+            """``shown``: something on screen changed even when no batch did."""
+            nonlocal diff
+            diff = diff | step
+            if on_change is not None and (step or shown):
+                on_change(step)
+
+        def on_providers(infos: list[ProviderInfo]) -> None:
+            self.store.set_providers(infos)
+            self.discovered = True
+            changed(Diff(), shown=True)
+
+        def on_page(provider: str, batches: list[Batch]) -> None:
+            changed(self.store.apply_page(provider, batches))
+
+        def on_listing(listing: ProviderListing) -> None:
+            before = self._listing_face(listing.provider)
+            step = self.store.apply_listing(listing, self.clock.now())
+            changed(step, shown=self._listing_face(listing.provider) != before)
+
+        fresh = deep or not self.discovered
+        health = asyncio.ensure_future(self.check_health()) if fresh else None
+        known = [s.info for s in self.store.providers.values()] if self.discovered else None
+        was_active = set(self.store.active)
+        try:
+            found = await survey(
+                self.client,
+                deep=deep,
+                named=self.named_providers,
+                known=known,
+                discover=fresh,
+                hooks=SurveyHooks(on_providers, on_page, on_listing),
+            )
+        finally:
+            if health is not None:
+                await health
+        if found.error is not None:
+            self._failed(found.error)
+            return PollResult(diff=diff, error=found.error)
+        listings = found.listings
+        changed(await self._reread_ended(was_active))
         self._note_read(b.key for x in listings for b in x.batches if not b.state.terminal)
         errors = [x.error for x in listings if x.status is ListingStatus.ERROR and x.error]
         if listings and len(errors) == len(listings):
@@ -214,8 +277,8 @@ class LiveSession:
             self._answered()
         if not deep:
             seen = {b.key for x in listings for b in x.batches}
-            diff = diff | await self._reread_active(exclude=seen)
-        self.last_ok = now
+            changed(await self._reread_active(exclude=seen))
+        self.last_ok = self.clock.now()
         self.last_error = errors[0] if errors else None
         self.update_flags(diff)
         return PollResult(diff=diff, error=errors[0] if errors else None)
@@ -227,7 +290,7 @@ class LiveSession:
         batches = self.store.batches
         keys = [
             key
-            for key in was_active
+            for key in was_active.difference(self.store.active)
             if (batch := batches.get(key)) is not None
             and batch.state.terminal
             and not batch.counts_faithful
@@ -239,25 +302,62 @@ class LiveSession:
         return diff
 
     def _note_read(self, keys: Iterable[Key]) -> None:
-        read_at = self._read_at
+        read_at, unread = self._read_at, self._unread
         # Stamped in the order they were last read: a listing that reads many at once (a deep
         # poll) leaves the rotation where it was instead of starting it over.
         ordered = sorted(keys, key=lambda k: read_at.get(k, -1))
+        if unread:
+            for key in ordered:
+                unread.pop(key, None)
+        # Out and in again: ``read_at`` stays in the order of its stamps.
+        for key in ordered:
+            read_at.pop(key, None)
         read_at.update(zip(ordered, range(self._stamps, self._stamps + len(ordered)), strict=True))
         self._stamps += len(ordered)
+
+    def _catch_up_rotation(self) -> None:
+        """Bring the rotation in step with the store: batches that became active join it (as
+        never read), those that ended or went leave it. In time proportional to the store's
+        changes since the last call; rebuilt from the active keys when those are not known
+        (a bulk load, a first listing, many changes)."""
+        store = self.store
+        at, self._rotation_at = self._rotation_at, store.version
+        changes = store.changes_since(at) if at is not None else None
+        unread, read_at, active = self._unread, self._read_at, store.active
+        if changes is None:
+            self._read_at = {k: t for k, t in read_at.items() if k in active}
+            self._unread = dict.fromkeys(k for k in active if k not in self._read_at)
+            return
+        for key in changes:
+            if key in active:
+                if key not in read_at:
+                    unread.setdefault(key, None)
+            else:
+                unread.pop(key, None)
+                read_at.pop(key, None)
 
     async def _reread_active(self, exclude: set[Key]) -> Diff:
         """Known active batches that the first pages did not cover: re-read a bounded number,
         round robin: the longest unread first (ties in the order first seen), so over
         ``ceil(N / MAX_ACTIVE_REREADS)`` light polls each of ``N`` such batches is read once."""
-        # The store keeps its active keys at hand: no walk over every batch on each poll. Only
-        # they keep a place in the rotation, so ended and vanished batches leave it here.
-        read_at = self._read_at
-        self._read_at = {k: read_at.get(k, -1) for k in self.store.active_keys()}
-        candidates = (k for k in self._read_at if k not in exclude and k not in self.watches)
-        # A stable pick (like sorted()[:n]): never-read and equally old batches go in first-seen
-        # order.
-        keys = heapq.nsmallest(MAX_ACTIVE_REREADS, candidates, key=self._read_at.__getitem__)
+        # No walk over the active batches: the rotation is kept in the order the batches come
+        # up, so the pick reads its head (skipping the batches the first pages covered, those
+        # being watched, and those listed that the store does not hold as active).
+        self._catch_up_rotation()
+        active, watches = self.store.active, self.watches
+        keys: list[Key] = []
+        strays: list[Key] = []
+        for key in itertools.chain(self._unread, self._read_at):
+            if len(keys) == MAX_ACTIVE_REREADS:
+                break
+            if key in exclude or key in watches:
+                continue
+            if key in active:
+                keys.append(key)
+            else:
+                strays.append(key)
+        for key in strays:
+            self._read_at.pop(key, None)
         # Marked read even when the retrieve fails: one batch the gateway cannot read must not
         # hold a place in every poll.
         self._note_read(keys)

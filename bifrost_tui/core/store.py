@@ -8,12 +8,20 @@ store keeps the caches that make both cheap.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from datetime import datetime
 from enum import Enum
 
-from bifrost_tui.core.changes import STATE_GROUPS, Diff, Key, ProviderStatus, Transition
+from bifrost_tui.core.changes import (
+    STATE_GROUPS,
+    Diff,
+    Key,
+    ProviderStatus,
+    StatesView,
+    Transition,
+)
 from bifrost_tui.core.sorting import (
     DEFAULT_SORT_KEY,
     DEFAULT_SORT_REVERSE,
@@ -65,7 +73,7 @@ class BatchStore:
         self._log: deque[tuple[int, tuple[Key, ...] | None]] = deque(maxlen=_LOG_SIZE)
         # Caches, all kept in step with ``batches`` by ``_commit``.
         self._keys: dict[str, dict[Key, None]] = {}  # per provider, in arrival order
-        self._states = _States(self.batches)
+        self._states = StatesView(self.batches)
         self._active: dict[Key, None] = {}  # keys whose state is not terminal
         self._order: list[Key] | None = None  # every key, sorted; never mutated once built
         self._order_sig: tuple[SortKey, bool] | None = None
@@ -132,6 +140,24 @@ class BatchStore:
             status.missing = listing.missing
         status.deep_seen = status.deep_seen or listing.deep or not listing.first_page_only
         status.last_ok = now
+        return self._fold(
+            listing.provider,
+            listing.batches,
+            first=first,
+            complete=(listing.status is ListingStatus.COMPLETE),
+        )
+
+    def apply_page(self, provider: str, batches: list[Batch]) -> Diff:
+        """Fold in a provider's first page while its deep listing goes on: batches are added and
+        updated, none removed, and the provider's listing status stays as it was (``None``,
+        ``listing…``, on its first listing) until the listing itself lands."""
+        status = self.providers.get(provider)
+        if status is None:
+            return Diff()  # no longer shown (the provider list changed meanwhile)
+        return self._fold(provider, batches, first=status.last_ok is None, complete=False)
+
+    def _fold(self, provider: str, listed: list[Batch], *, first: bool, complete: bool) -> Diff:
+        """Add and merge ``listed``; with ``complete``, what it no longer shows is gone."""
         batches = self.batches
         # Each key's batch before this listing (None: new). The caches are brought along once, at
         # the end, in time proportional to what changed.
@@ -139,7 +165,7 @@ class BatchStore:
         added: set[Key] = set()
         changed: set[Key] = set()
         seen: set[Key] = set()
-        for batch in listing.batches:
+        for batch in listed:
             key = batch.key
             seen.add(key)
             old = batches.get(key)
@@ -157,19 +183,20 @@ class BatchStore:
                     changed.add(key)
                     olds.setdefault(key, old)
         removed: list[Key] = []
-        if listing.status is ListingStatus.COMPLETE:
+        if complete:
             # A complete listing is the whole truth: what it no longer shows is gone.
-            removed = [k for k in self._keys.get(listing.provider, ()) if k not in seen]
+            removed = [k for k in self._keys.get(provider, ()) if k not in seen]
             for key in removed:
                 olds[key] = batches.pop(key)
         if not olds:
             return Diff()
         before = {k: old.state for k in (*changed, *removed) if (old := olds[k]) is not None}
         if len(added) == len(olds) > _BULK:
-            self._commit_added(list(olds), listing.provider)
+            self._commit_added(list(olds), provider)
         else:
             self._commit(olds)
-        moves = self._moves(before, () if first else added)
+        # A provider's first listing is not news, nor is what it changes of its own first page.
+        moves = () if first else self._moves(before, added)
         # (A key twice in one listing, new at the first: added, not also changed.)
         return Diff(frozenset(added), frozenset(changed - added), frozenset(removed), moves)
 
@@ -208,8 +235,13 @@ class BatchStore:
         """Keys added, changed or removed after ``version``; ``None`` when that is not known any
         more (too long ago, or a bulk ``load``) or is most of them (a first listing: a set of
         every key would cost more memory than a pass over all): treat every key as changed."""
+        changes = self.changes_since(version)
+        return None if changes is None else frozenset(changes)
+
+    def changes_since(self, version: int) -> list[Key] | None:
+        """``changed_since`` in order: each key once, as it first changed (new: first seen)."""
         if version == self.version:
-            return frozenset()
+            return []
         if not self._log or self._log[0][0] > version + 1:
             return None
         logged: list[tuple[Key, ...]] = []
@@ -220,16 +252,25 @@ class BatchStore:
                 logged.append(changed)
         if 2 * sum(map(len, logged)) > max(len(self.batches), _BULK):
             return None
-        return frozenset().union(*logged)
+        return list(dict.fromkeys(itertools.chain(*logged)))
 
     @property
     def states(self) -> Mapping[Key, State]:
         """``batches[key].state`` for every key (read-only; a view: each batch caches its state)."""
         return self._states
 
+    def still_listing(self) -> list[str]:
+        """Batch-capable providers whose first listing has not landed yet (``listing…``)."""
+        return [n for n, s in self.providers.items() if s.info.batch_capable and s.listing is None]
+
     def active_keys(self) -> Iterator[Key]:
         """Keys of the batches not in a terminal state, in the order they were first seen."""
         return iter(list(self._active))
+
+    @property
+    def active(self) -> KeysView[Key]:
+        """``active_keys`` as a live view (no copy): ``in`` and set operations on it are cheap."""
+        return self._active.keys()
 
     # ---- bookkeeping -------------------------------------------------------------------------
 
@@ -552,24 +593,6 @@ def _uncount(tally: Counter[str], group: str) -> None:
         tally[group] = left
     else:
         del tally[group]
-
-
-class _States(Mapping[Key, State]):
-    """``batches[key].state`` for every key: a view, not a copy (each batch caches its state)."""
-
-    __slots__ = ("_batches",)
-
-    def __init__(self, batches: Mapping[Key, Batch]) -> None:
-        self._batches = batches
-
-    def __getitem__(self, key: Key) -> State:
-        return self._batches[key].state
-
-    def __iter__(self) -> Iterator[Key]:
-        return iter(self._batches)
-
-    def __len__(self) -> int:
-        return len(self._batches)
 
 
 __all__ = ["STATE_GROUPS", "BatchStore", "Diff", "Key", "ProviderStatus", "Transition"]

@@ -29,14 +29,24 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from bifrost_tui import __version__
 from bifrost_tui.gateway.counts import OPENAI_ROUTE_KINDS, Source
 from bifrost_tui.gateway.credentials import Credentials, Route, as_secret, check_extra_headers
+from bifrost_tui.gateway.discovery import (
+    REASON_NO_BATCH_KEY,
+    REASON_NOT_ALLOWED,
+    REASON_UNSUPPORTED,
+    Discovery,
+    fallback_discovery,
+    key_reason,
+    read_providers,
+    with_key_reasons,
+)
 from bifrost_tui.gateway.endpoint import check_base_url, redact_url
 from bifrost_tui.gateway.errors import (
     AuthRefused,
@@ -51,22 +61,21 @@ from bifrost_tui.gateway.http import BodyStream, HttpCore, StreamLimits
 from bifrost_tui.gateway.ids import encode_segment, path_id
 from bifrost_tui.gateway.listing import ANTHROPIC_BATCHES, OPENAI_BATCHES, list_provider
 from bifrost_tui.gateway.models import (
-    BATCH_PROVIDER_KINDS,
-    STANDARD_BATCH_PROVIDERS,
     Batch,
-    KeyWire,
     ProviderInfo,
-    ProviderWire,
     State,
 )
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus, ProviderListing
 from bifrost_tui.gateway.reply import clean_text, decode_json, looks_like_html
 
-__all__ = ["ClientConfig", "Discovery", "GatewayClient"]
-
-REASON_UNSUPPORTED = "unsupported provider for batches"
-REASON_NO_BATCH_KEY = "no batch-enabled key (enable 'Use for Batch APIs' on a key)"
-REASON_NOT_ALLOWED = "batch operations not allowed by custom provider config"
+__all__ = [
+    "REASON_NOT_ALLOWED",
+    "REASON_NO_BATCH_KEY",
+    "REASON_UNSUPPORTED",
+    "ClientConfig",
+    "Discovery",
+    "GatewayClient",
+]
 
 
 @dataclass(frozen=True, repr=False)
@@ -102,19 +111,6 @@ class ClientConfig:
         )
 
     __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class Discovery:
-    """Which providers to show, and where that list came from."""
-
-    providers: list[ProviderInfo]
-    source: Literal["management", "fallback"]
-    #: Why the fallback was used, in words; ``None`` when the management API answered.
-    note: str | None = None
-    #: The failed management call behind the fallback (``None``: it answered, or it refused the
-    #: credentials or does not exist here, which is an answer too).
-    failure: GatewayError | None = None
 
 
 def _check_numbers(config: ClientConfig) -> None:
@@ -282,87 +278,36 @@ class GatewayClient:
 
     # ---- providers ---------------------------------------------------------------------------
 
-    async def list_providers(self) -> list[ProviderInfo]:
-        """Providers from the management API, each with whether its batches can be listed.
-
-        Raises ``AuthRefused`` when ``/api/providers`` answers 401/403. Keys are read only for
-        providers that pass the other checks, concurrently. Only management data read successfully
-        marks a provider not batch-capable (a kind without batches, batch operations switched off
-        in its custom config, a keys list without a batch-enabled key); a provider's status and a
-        keys call that failed never do: its batch routes are tried and their answer decides.
-        """
+    async def read_providers(self) -> list[ProviderInfo]:
+        """``GET /api/providers`` alone (one round trip; ``discovery.read_providers``): what its
+        answer rules out is marked, the keys are not read. Raises ``AuthRefused`` on 401/403."""
         try:
-            return await self._list_providers()
+            return await read_providers(self._core)
         except GatewayError:
             raise
         except Exception as exc:
             raise _unexpected(exc, "reading /api/providers") from exc
 
-    async def _list_providers(self) -> list[ProviderInfo]:
-        reply = await self._core.call("GET", "/api/providers", route=Route.MANAGEMENT)
-        data = decode_json(reply)
-        entries = data.get("providers") if isinstance(data, dict) else data
-        if not isinstance(entries, list):
-            raise BadResponse("the provider list has no 'providers' array", path="/api/providers")
-        infos: list[ProviderInfo] = []
-        to_check: list[tuple[int, ProviderWire]] = []
-        for entry in entries:
-            try:
-                wire = ProviderWire.model_validate(entry)
-            except ValidationError:
-                name = entry.get("name") if isinstance(entry, dict) else None
-                if isinstance(name, str) and name:
-                    infos.append(
-                        ProviderInfo(name, name, False, reason="provider entry could not be read")
-                    )
-                continue
-            kind = wire.base_kind
-            status = wire.provider_status
-            reason: str | None = None
-            if kind not in BATCH_PROVIDER_KINDS:
-                reason = REASON_UNSUPPORTED
-            elif not wire.allows_batch():
-                reason = REASON_NOT_ALLOWED
-            # A provider status other than "active" (e.g. its model list failed) says nothing
-            # about its batches: the batch routes decide.
-            if reason is None:
-                to_check.append((len(infos), wire))
-            infos.append(ProviderInfo(wire.name, kind, reason is None, reason, status))
-        key_reasons = await asyncio.gather(*(self._key_reason(w.name) for _, w in to_check))
-        for (index, _), why in zip(to_check, key_reasons, strict=True):
-            if why is not None:
-                old = infos[index]
-                infos[index] = ProviderInfo(old.name, old.kind, False, why, old.status)
-        return infos
+    async def key_reason(self, name: str) -> str | None:
+        """Why ``name`` cannot list batches according to its keys call, or ``None`` (never
+        raises: a keys call that failed says nothing; ``discovery.key_reason``)."""
+        return await key_reason(self._core, name)
 
-    async def _key_reason(self, name: str) -> str | None:
-        """``REASON_NO_BATCH_KEY`` when a keys list was read and holds no usable batch key, else
-        ``None`` (never raises).
-
-        A keys call that failed (a 500, a timeout, a refused connection, an answer that is not a
-        keys list) says nothing about the keys: the provider stays batch-capable, so its listing is
-        tried and fails or succeeds on its own, and its last good data is kept and shown stale
-        instead of silently dropping out of every later refresh.
-        """
-        try:
-            path = f"/api/providers/{encode_segment(name)}/keys"
-            reply = await self._core.call("GET", path, route=Route.MANAGEMENT, provider=name)
-            data = decode_json(reply)
-        except Exception:
-            return None
-        keys = data.get("keys") if isinstance(data, dict) else data
-        if not isinstance(keys, list):
-            return None
-        for key in keys:
-            try:
-                if KeyWire.model_validate(key).usable_for_batch:
-                    return None
-            except ValidationError:
-                continue
-        return REASON_NO_BATCH_KEY
+    async def list_providers(self) -> list[ProviderInfo]:
+        """Providers from the management API, each with whether its batches can be listed: the
+        provider list, then the keys of those it did not rule out, concurrently. Raises
+        ``AuthRefused`` when ``/api/providers`` answers 401/403."""
+        infos = await self.read_providers()
+        capable = [i.name for i in infos if i.batch_capable]
+        reasons = await asyncio.gather(*(self.key_reason(n) for n in capable))
+        return with_key_reasons(infos, dict(zip(capable, reasons, strict=True)))
 
     async def discover_providers(
-        self, fallback: Sequence[str] | None = None, *, fallback_on_failure: bool = False
+        self,
+        fallback: Sequence[str] | None = None,
+        *,
+        fallback_on_failure: bool = False,
+        keys: bool = True,
     ) -> Discovery:
         """The management API's providers, or ``fallback`` (or the standard batch providers) with a
         note when that API refuses the credentials or does not exist at this base URL.
@@ -370,41 +315,50 @@ class GatewayClient:
         With ``fallback_on_failure`` a failed ``/api/providers`` (a 500, a timeout, a refused
         connection, an unreadable answer) falls back too, with ``failure`` set: their batch routes
         are tried and answer for themselves. Without it that failure is raised (a caller that
-        already knows the providers keeps them).
+        already knows the providers keeps them). ``keys=False`` reads ``/api/providers`` only (the
+        caller reads the keys itself, beside the listings: ``survey.py``).
         """
-        failure: GatewayError | None = None
         try:
-            return Discovery(await self.list_providers(), "management")
+            if keys:
+                return Discovery(await self.list_providers(), "management")
+            return Discovery(await self.read_providers(), "management")
         except AuthRefused:
             why = (
                 "management API refused the credentials"
                 if self._has_dashboard_auth
                 else "management API needs dashboard credentials (none configured)"
             )
+            return fallback_discovery(why, fallback)
         except NotFound:
-            why = "management API not found at this base URL"
+            return fallback_discovery("management API not found at this base URL", fallback)
         except GatewayError as exc:
             if not fallback_on_failure:
                 raise
-            failure = exc
             why = f"could not read the provider list ({exc.describe()})"
-        names = [n for n in (fallback or ()) if isinstance(n, str) and n]
-        what = "the configured providers" if names else "the standard batch providers"
-        names = names or list(STANDARD_BATCH_PROVIDERS)
-        providers = [ProviderInfo(n, n, True) for n in dict.fromkeys(names)]
-        return Discovery(providers, "fallback", f"{why}; showing {what}", failure)
+            return fallback_discovery(why, fallback, exc)
 
     # ---- batches -----------------------------------------------------------------------------
 
     async def list_batches(
-        self, provider: str, *, kind: str | None = None, deep: bool = True
+        self,
+        provider: str,
+        *,
+        kind: str | None = None,
+        deep: bool = True,
+        on_first_page: Callable[[list[Batch]], None] | None = None,
     ) -> ProviderListing:
         """One provider's batches (strategy in ``listing.py``). Never raises for gateway errors:
-        the listing comes back with ``status=ERROR`` and ``error`` set."""
+        the listing comes back with ``status=ERROR`` and ``error`` set. ``on_first_page`` gets the
+        first page's batches when a deep walk follows it (so they can be shown at once)."""
         try:
             header = _provider_header(provider)
             return await list_provider(
-                self._core, provider, kind or provider, deep=deep, provider_header=header
+                self._core,
+                provider,
+                kind or provider,
+                deep=deep,
+                provider_header=header,
+                on_first_page=on_first_page,
             )
         except GatewayError as exc:
             return ProviderListing(provider=str(provider), status=ListingStatus.ERROR, error=exc)

@@ -106,14 +106,30 @@ class RequestCounts:
         return {name: getattr(self, name) for name in COUNT_FIELDS} | {"total": self.total}
 
     def merged_over(self, old: RequestCounts | None) -> RequestCounts:
-        """Per field: this value where known, else the older known one."""
-        if old is None:
+        """Per field: this value where known, else the older known one (``self`` itself when
+        the older one knows nothing more: a merge on every poll must not build copies)."""
+        if old is None or old is self:
             return self
-        values = {
-            name: getattr(self, name) if getattr(self, name) is not None else getattr(old, name)
-            for name in (*COUNT_FIELDS, "known_total")
-        }
-        return RequestCounts(**values)
+        mine = (
+            self.processing,
+            self.succeeded,
+            self.errored,
+            self.canceled,
+            self.expired,
+            self.known_total,
+        )
+        if None not in mine:
+            return self
+        theirs = (
+            old.processing,
+            old.succeeded,
+            old.errored,
+            old.canceled,
+            old.expired,
+            old.known_total,
+        )
+        merged = tuple(m if m is not None else t for m, t in zip(mine, theirs, strict=True))
+        return self if merged == mine else RequestCounts(*merged)
 
 
 def trusted_count_fields(provider_kind: str, source: Source) -> frozenset[str]:

@@ -192,11 +192,13 @@ async def list_provider(
     provider_header: dict[str, str],
     max_page_items: int | None = None,
     max_batches: int | None = None,
+    on_first_page: Callable[[list[Batch]], None] | None = None,
 ) -> ProviderListing:
     """One provider's listing; never raises a ``GatewayError`` (see the module docstring).
 
     ``max_page_items`` and ``max_batches`` default to ``MAX_PAGE_ITEMS`` and
-    ``MAX_PROVIDER_BATCHES``.
+    ``MAX_PROVIDER_BATCHES``. ``on_first_page`` gets the first page's batches when a deep walk
+    follows (the console paints them while the walk goes on).
     """
     counter = RequestCounter()
     collected = _Collected()
@@ -289,6 +291,8 @@ async def list_provider(
             return listing(ListingStatus.PARTIAL, missing=missing, deep=True)
         if decode_cursor(page.next_cursor) is None:
             return listing(ListingStatus.PARTIAL, missing=UNREADABLE_CURSOR_WORDS, deep=True)
+    if on_first_page is not None:
+        on_first_page(collected.batches())
     return await _deep_walk(
         core,
         provider,

@@ -423,19 +423,40 @@ class Batch:
             counts = counts.merged_over(self.request_counts)
         else:
             counts = self.request_counts
+        # The Anthropic route says only "ended" for a cancelled OpenAI-shaped batch: keep the
+        # "cancelled" that a deep listing saw rather than turning it into ended-ok.
+        native_status = newer.native_status or self.native_status
+        created_at = newer.created_at or self.created_at
+        expires_at = newer.expires_at or self.expires_at
+        ended_at = newer.ended_at or self.ended_at
+        cancel_initiated_at = newer.cancel_initiated_at or self.cancel_initiated_at
+        archived_at = newer.archived_at or self.archived_at
+        results_url = newer.results_url or self.results_url
+        if (
+            counts is newer.request_counts
+            and counts_source is newer.counts_source
+            and native_status is newer.native_status
+            and created_at is newer.created_at
+            and expires_at is newer.expires_at
+            and ended_at is newer.ended_at
+            and cancel_initiated_at is newer.cancel_initiated_at
+            and archived_at is newer.archived_at
+            and results_url is newer.results_url
+        ):
+            # ``newer`` already says all there is (the usual case: a batch read again through
+            # the route it was read from): no copy to build, a poll's changes cost less.
+            return newer
         return replace(
             newer,
             counts_source=counts_source,
-            # The Anthropic route says only "ended" for a cancelled OpenAI-shaped batch: keep the
-            # "cancelled" that a deep listing saw rather than turning it into ended-ok.
-            native_status=newer.native_status or self.native_status,
+            native_status=native_status,
             request_counts=counts,
-            created_at=newer.created_at or self.created_at,
-            expires_at=newer.expires_at or self.expires_at,
-            ended_at=newer.ended_at or self.ended_at,
-            cancel_initiated_at=newer.cancel_initiated_at or self.cancel_initiated_at,
-            archived_at=newer.archived_at or self.archived_at,
-            results_url=newer.results_url or self.results_url,
+            created_at=created_at,
+            expires_at=expires_at,
+            ended_at=ended_at,
+            cancel_initiated_at=cancel_initiated_at,
+            archived_at=archived_at,
+            results_url=results_url,
         )
 
     def to_json(self) -> dict[str, Any]:

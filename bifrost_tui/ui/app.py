@@ -98,6 +98,12 @@ class BifrostApp(CancellingApp):
     def crumb_state(self) -> CrumbState:
         return crumb_state_of(self)
 
+    @property
+    def listing_pending(self) -> list[str] | None:
+        """Providers whose first listing is still running (empty: the providers themselves are
+        not known yet); ``None`` once every one has finished: until then the view is partial."""
+        return self.session.listing_pending if self.session is not None else None
+
     # ---- start-up --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -127,7 +133,8 @@ class BifrostApp(CancellingApp):
             # e.g. "BIFROST_VK is ignored: profile prod names PROD_VK": said, never silent.
             self.notify(warning, title="configuration", severity="warning", markup=False)
         if self.live_updates:
-            self.run_poll(deep=True)
+            # After the first frame: the screen is on the terminal before any request is sent.
+            self.call_after_refresh(self._first_poll)
             if not self.is_headless:
                 self.set_interval(60, self.tick_minute)
                 self.set_interval(5, self.update_crumbs)  # the age; repainted if its words move
@@ -150,11 +157,16 @@ class BifrostApp(CancellingApp):
 
     # ---- polling ---------------------------------------------------------------------------
 
+    def _first_poll(self) -> None:
+        self.run_poll(deep=True)
+
     async def do_poll(self, *, deep: bool) -> PollResult:
-        """One poll, applied to the screen. Tests await this directly."""
+        """One poll, each change painted as it lands (first pages first). Tests await this."""
         assert self.session is not None
-        result = await self.session.poll(deep=deep)
-        self.data_changed(result.diff)
+        result = await self.session.poll(deep=deep, on_change=self.data_changed)
+        # Every change is on screen already (applying result.diff again would log its events
+        # twice): only the status is left to show (health, version, stale).
+        self.data_changed(Diff())
         return result
 
     @work(group="poll")

@@ -17,11 +17,11 @@ import contextlib
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 
 from bifrost_tui.audit.hook import Attempt, AuditTrail
 from bifrost_tui.audit.log import AuditWriteError
@@ -59,6 +59,52 @@ if TYPE_CHECKING:
 WATCHED_SHOWN = 5
 #: Why a batch of a run reads ``not_sent`` when the console exited before its turn.
 EXITED_BEFORE_SENDING = "interrupted: the console exited before this cancel was sent"
+#: Seconds at most that a confirmed cancel holds the console's repaints (see ``RepaintHold``).
+REPAINT_HOLD = 0.05
+#: Event-loop turns the cancel request gets, once its intent line is written, to reach the
+#: network before the held repaints run.
+SEND_TURNS = 10
+
+
+class RepaintHold:
+    """Holds an app's repaints (``App.batch_update``) until ``release``, ``release_after`` so
+    many event-loop turns, or ``at_most`` seconds, whichever comes first.
+
+    A confirmed cancel's intent line is written in a worker thread, and the request leaves once it
+    is on disk. Closing the confirmation repaints the whole screen meanwhile: run first, that
+    work holds the event loop and (through the GIL) the writing thread, and the request left
+    20-40 ms after ``y``. Held, the line is written and the request is sent on an idle loop, and
+    the repaint runs while the request is on the wire. The bound keeps a slow disk from freezing
+    the screen.
+    """
+
+    def __init__(self, app: App[Any], at_most: float) -> None:
+        self._app = app
+        self._batch = contextlib.ExitStack()
+        self._batch.enter_context(app.batch_update())
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            at_most, self.release
+        )
+
+    def release_after(self, turns: int) -> None:
+        loop = asyncio.get_running_loop()
+
+        def turn(left: int) -> None:
+            if left > 0:
+                loop.call_soon(turn, left - 1)
+            else:
+                self.release()
+
+        turn(turns)
+
+    def release(self) -> None:
+        if self._timer is None:
+            return
+        self._timer.cancel()
+        self._timer = None
+        self._batch.close()
+        with contextlib.suppress(ScreenStackError):
+            self._app.screen.check_idle()  # what waited is painted now
 
 
 class CancelRun:
@@ -271,13 +317,18 @@ class CancellingApp(App[int]):
             self.flash("quitting: cancel NOT sent", "warning")
             return None
         self.in_flight.add(key)
-        self.update_crumbs()
-        self.flash(f"cancelling {key[1]} on {key[0]}…")
         before = self.store.batches.get(key)
         state_before = before.state if before else None
         run = self._open_run([(key, state_before)], bulk=False)
+        hold = RepaintHold(self, REPAINT_HOLD)
         try:
-            await asyncio.to_thread(run.intent, key, state_before)
+            # The intent line is on its way to disk (in a worker thread) while the crumb and the
+            # flash say the cancel is going.
+            intent = asyncio.get_running_loop().run_in_executor(None, run.intent, key, state_before)
+            self.update_crumbs()
+            self.flash(f"cancelling {key[1]} on {key[0]}…")
+            await intent
+            hold.release_after(SEND_TURNS)
             try:
                 result = await self._unless_abandoned(
                     self.session.cancel(key, on_change=self.data_changed)
@@ -302,6 +353,7 @@ class CancellingApp(App[int]):
             await asyncio.to_thread(run.outcome, item)
             self.events.cancelled(item, self.store.states)
         finally:
+            hold.release()
             self._close_run(run)
         self.data_changed(None)
         self._report_cancel(result)
@@ -352,6 +404,8 @@ class CancellingApp(App[int]):
     def partial_listings(self) -> list[str]:
         """Providers whose listing is not complete, in words (the bulk dialog shows them)."""
         lines = []
+        if self.session is not None and self.session.listing_pending == []:
+            lines.append("the gateway's providers are not known yet: its first listing is running")
         for name, status in self.store.providers.items():
             if not status.info.batch_capable or status.listing in (
                 ListingStatus.COMPLETE,
@@ -360,6 +414,8 @@ class CancellingApp(App[int]):
                 continue
             if status.listing is ListingStatus.ERROR and status.error is not None:
                 lines.append(f"{name}: listing failed: {status.error.describe()}")
+            elif status.listing is None:
+                lines.append(f"{name}: still listing (its first listing has not finished)")
             else:
                 lines.append(f"{name}: {status.missing or 'listing incomplete'}")
         return lines

@@ -283,6 +283,9 @@ def test_a_bulk_cancel_interrupted_leaves_every_batch_its_line(console, world, e
     ids = add_batches(world, BULK)
     shell = console()
     shell.wait_painted(ids[0])
+    # Rows paint as each provider's first page lands; until every first listing has finished,
+    # C would also ask to acknowledge a partial view.
+    shell.wait_for(lambda: "listing…" not in shell.text(), "every first listing to finish")
     shell.press("aC")
     shell.wait_painted("‹type the word above")
     # The focus starts in the word's input: typing replaces its placeholder

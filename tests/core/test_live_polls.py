@@ -114,3 +114,88 @@ async def test_light_polls_reread_every_active_batch_off_the_first_pages_in_turn
     twice = {k for k, n in counts.items() if n == 2}
     assert len(twice) == polls * MAX_ACTIVE_REREADS - len(behind)
     assert twice <= set(per_poll[0]) and set(counts.values()) <= {1, 2}
+
+
+class RotationModel:
+    """The re-read rotation as it was first written, walking every active batch on each poll:
+    each batch's last read as a growing stamp, the re-reads the active batches with the oldest
+    (never read first, ties in the order first seen)."""
+
+    def __init__(self) -> None:
+        self.read_at: dict[Key, int] = {}
+        self.stamps = 0
+
+    def note_read(self, keys: list[Key]) -> None:
+        ordered = sorted(keys, key=lambda k: self.read_at.get(k, -1))
+        for key in ordered:
+            self.read_at[key] = self.stamps
+            self.stamps += 1
+
+    def pick(self, active: list[Key], exclude: set[Key], watched: set[Key]) -> list[Key]:
+        self.read_at = {k: self.read_at.get(k, -1) for k in active}
+        candidates = [k for k in active if k not in exclude and k not in watched]
+        return sorted(candidates, key=self.read_at.__getitem__)[:MAX_ACTIVE_REREADS]
+
+
+async def test_the_rotation_follows_batches_that_start_end_and_are_cancelled_between_polls():
+    """The rotation is kept in step with the store's changes rather than rebuilt from every
+    active batch on each poll: over polls where batches arrive, progress, end, are cancelled,
+    become known without a listing (one by one, and in bulk) and vanish, it re-reads exactly
+    what a walk over every active batch would."""
+    clock = ManualClock(T0)
+    world = SimWorld.demo(clock, seed=5, arrival_interval=20.0, batches_per_provider=120)
+    session = make_session(world, clock)
+    # Active batches this gateway never lists (as a cancel reply or a jump to an id would bring
+    # them): never read, they come first; a complete deep listing then finds them gone.
+    elsewhere = make_session(SimWorld.demo(clock, seed=6, arrival_interval=None), clock)
+    await elsewhere.poll(deep=True)
+    strangers = [elsewhere.store.batches[k] for k in elsewhere.store.active_keys()]
+    assert len(strangers) > MAX_ACTIVE_REREADS + 10
+    model = RotationModel()
+    picks: list[tuple[list[Key], list[Key]]] = []
+    seen_active: list[set[Key]] = []
+    note_read, reread_active = session._note_read, session._reread_active
+
+    def noted(keys):
+        keys = list(keys)
+        model.note_read(keys)
+        note_read(keys)
+
+    async def reread(exclude):
+        active = list(session.store.active_keys())
+        expected = model.pick(active, exclude, set(session.watches))
+        world.clear_request_log()
+        diff = await reread_active(exclude)
+        got = [
+            retrieved_key(session, r.provider, r.path) for r in world.requests(op="batch_retrieve")
+        ]
+        picks.append((expected, got))
+        seen_active.append(set(active))
+        return diff
+
+    session._note_read = noted  # type: ignore[method-assign]
+    session._reread_active = reread  # type: ignore[method-assign]
+    await session.poll(deep=True)
+    for n in range(1, 25):
+        clock.advance(30)  # batches progress and end, new ones arrive
+        if n % 6 == 0:
+            await session.poll(deep=True)
+        if n == 4:
+            # Watched from now on: left out of the re-reads while it keeps its place.
+            key = next(
+                k for k in session.store.active_keys() if session.store.batches[k].cancellable
+            )
+            await session.cancel(key)
+        if n == 7:
+            session.store.load(strangers[:MAX_ACTIVE_REREADS])  # in bulk: the change log is lost
+        if n == 9:
+            for batch in strangers[MAX_ACTIVE_REREADS:]:
+                session.store.apply_batch(batch)  # one by one, through the change log
+        await session.poll(deep=False)
+    assert len(picks) == 24 and all(len(got) == MAX_ACTIVE_REREADS for _, got in picks)
+    for expected, got in picks:
+        assert sorted(got) == sorted(expected)
+    assert len({k for _, got in picks for k in got}) > 2 * MAX_ACTIVE_REREADS
+    assert {b.key for b in strangers} <= {k for _, got in picks for k in got}
+    # The world moved meanwhile: batches ended and new ones started between polls.
+    assert seen_active[0] - seen_active[-1] and seen_active[-1] - seen_active[0]

@@ -77,6 +77,14 @@ class Scene:
         await pilot.pause()
 
 
+@dataclass(frozen=True)
+class FirstFrameScene(Scene):
+    """The console before the gateway has answered anything: the frame painted at start."""
+
+    async def run_before(self, pilot: Pilot) -> None:
+        await pilot.pause()
+
+
 def _cursor_on(predicate: Callable[[Any], bool]) -> Callable[[Pilot], Awaitable[None]]:
     async def move(pilot: Pilot) -> None:
         app = pilot.app
@@ -267,4 +275,6 @@ SCENES: list[Scene] = [
     Scene("bulk_typed_confirm", (120, 40), _bulk_typed),
     # R on an ended OpenAI batch: counts against the batch's, errors by code with their messages.
     Scene("results_120x40", (120, 40), _results_screen),
+    # The first frame, before any answer: crumbs, the provider list to come, "listing…".
+    FirstFrameScene("first_frame_listing", (120, 40)),
 ]

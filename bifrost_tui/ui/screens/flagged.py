@@ -56,18 +56,36 @@ class FlaggedScreen(ConsoleScreen[None]):
                 Text(safe_text(why, 200)),
                 key=f"{key[0]}\x00{key[1]}",
             )
-        count = table.row_count
-        self.query_one("#flagged-head", Static).update(
-            Text(
+        self._show_head()
+
+    def store_changed(self) -> None:
+        # A first listing finished: the head stops saying "still listing".
+        self._show_head()
+
+    def _show_head(self) -> None:
+        count = self.query_one(DataTable).row_count
+        pending = self.bapp.listing_pending
+        head = Text()
+        if pending is not None:
+            # An empty list here is not "nothing stuck": the listing has not come back yet.
+            still = ", ".join(pending) if pending else "the gateway's providers are not known yet"
+            head.append(
+                f"still listing: {still}; their stuck batches are not judged yet.\n",
+                style="bold yellow",
+            )
+        if count:
+            head.append(
                 f"{count} stuck or suspicious batch(es). Rules: canceling or finalizing longer "
                 "than the profile's thresholds, still active past expires_at, ended with nothing "
                 "succeeded, results near Anthropic's 29-day archive. A rule that a provider's "
                 "fields cannot support stays silent.",
                 style="dim",
             )
-            if count
-            else Text("Nothing stuck or suspicious right now.", style="green")
-        )
+        elif pending is not None:
+            head.append("Nothing stuck or suspicious among the batches listed so far.", "dim")
+        else:
+            head.append("Nothing stuck or suspicious right now.", style="green")
+        self.query_one("#flagged-head", Static).update(head)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """``enter`` on a row: the batch's detail screen."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -33,9 +35,13 @@ class JumpScreen(ModalScreen[Key | None]):
     """
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, store: BatchStore) -> None:
+    def __init__(
+        self, store: BatchStore, pending: Callable[[], list[str] | None] | None = None
+    ) -> None:
         super().__init__()
         self.store = store
+        #: The providers whose first listing is still running (see ``not_found_words``).
+        self._pending = pending or (lambda: None)
         self._keys: list[Key] = []
 
     def compose(self) -> ComposeResult:
@@ -65,7 +71,7 @@ class JumpScreen(ModalScreen[Key | None]):
             self.dismiss(result.found)
             return
         if not result.matches:
-            self._say(not_found_words(self.store, query))
+            self._say(not_found_words(self.store, query, self._pending()))
             return
         more = result.total - len(result.matches)
         self._say(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import Input, OptionList
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, OptionList, Static
 
 from bifrost_tui.core.jump import reveal
 from bifrost_tui.core.sorting import SORT_CYCLE
@@ -59,6 +59,8 @@ class MainScreen(ConsoleScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._table: BatchTable | None = None
+        #: What the empty table says, as last shown ("": the table is not empty, or is truly so).
+        self._empty_words: str | None = None
 
     def compose(self) -> ComposeResult:
         app = self.bapp
@@ -66,7 +68,10 @@ class MainScreen(ConsoleScreen[None]):
         yield SummaryStrip(app.store, app.clock, id="summary")
         with Horizontal(id="body"):
             yield ProviderList(app.store, id="providers")
-            yield BatchTable(app.store, app.clock, id="table")
+            with Vertical(id="table-pane"):
+                yield BatchTable(app.store, app.clock, id="table")
+                # Under the header of an empty table: why it is empty, while that is not yet known.
+                yield Static("", id="table-empty", markup=False)
         yield Input(placeholder="filter: id, status or provider", id="filter", compact=True)
         yield BulkBar(id="bulk")
         yield FlashBar(id="flash")
@@ -75,6 +80,7 @@ class MainScreen(ConsoleScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.table.focus()
+        self.table.follow_top = True  # until the first listings have landed
         self.data_changed(None)
 
     @property
@@ -92,6 +98,8 @@ class MainScreen(ConsoleScreen[None]):
     def data_changed(self, diff: Diff | None) -> None:
         """The store changed (``diff``) or only the status did (``None`` refreshes everything)."""
         self.table.refresh_view(diff)
+        if self.table.follow_top and self.bapp.listing_pending is None:
+            self.table.follow_top = False  # every first listing is in: the cursor keeps its batch
         session = self.bapp.session
         flagged = session.flagged_per_provider() if session is not None else None
         self.query_one("#providers", ProviderList).sync(flagged)
@@ -100,6 +108,22 @@ class MainScreen(ConsoleScreen[None]):
     def update_crumbs(self) -> None:
         self.query_one("#crumbs", CrumbBar).show(self.bapp.crumb_state())
         self.query_one("#summary", SummaryStrip).show()
+        self._show_empty_words()
+
+    def _show_empty_words(self) -> None:
+        """An empty table while a first listing runs says ``listing…``: never a false "none"."""
+        pending = self.bapp.listing_pending
+        words = ""
+        if self.table.row_count == 0 and pending is not None:
+            if pending:
+                words = f"listing… ({', '.join(pending)} still listing)"
+            else:
+                words = "listing… (asking the gateway for its providers)"
+        if words == self._empty_words:
+            return  # unchanged: nothing is written to the terminal
+        self._empty_words = words
+        self.query_one("#table-pane", Vertical).set_class(bool(words), "-empty")
+        self.query_one("#table-empty", Static).update(words)
 
     # ---- actions -------------------------------------------------------------------------------
 
@@ -129,9 +153,17 @@ class MainScreen(ConsoleScreen[None]):
         keys = {k for k in store.view() if store.batches[k].cancellable}
         self.table.tags |= keys
         self.table.refresh_view(None)
+        pending = self.bapp.listing_pending
+        if pending is None:
+            more = ""
+        elif pending:
+            names = ", ".join(pending)
+            more = f"; {len(pending)} provider(s) still listing ({names}): more may match"
+        else:
+            more = "; the gateway's providers are not known yet: more may match"
         self.flash_bar.flash(
             f"{len(keys)} cancellable batch(es) tagged ({len(self.table.tags)} in all); "
-            "C cancels them",
+            f"C cancels them{more}",
             timeout=5,
         )
 
@@ -188,7 +220,8 @@ class MainScreen(ConsoleScreen[None]):
     def action_jump(self) -> None:
         from bifrost_tui.ui.screens.jump import JumpScreen
 
-        self.app.push_screen(JumpScreen(self.bapp.store), self.jump_to)
+        bapp = self.bapp
+        self.app.push_screen(JumpScreen(bapp.store, lambda: bapp.listing_pending), self.jump_to)
 
     def jump_to(self, key: Key | None) -> None:
         """Put the cursor on ``key``, first changing the view if it hides the batch."""

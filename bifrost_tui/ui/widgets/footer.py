@@ -7,9 +7,16 @@ of a hidden key show through (``…▏^p palettes``). Here the keys that would n
 shown at all (the first ones in order stay), the help key (``?``, which lists every key) is
 kept before any other, and the
 palette key sits flush with the right edge. Widening the terminal brings the keys back.
+
+Textual's ``Footer`` rebuilds its keys whenever its screen says its bindings were updated, which
+it says on every focus change and when a dialog over it closes, even when the keys are the same
+ones: each rebuild is two whole-screen layout passes. Here the keys are rebuilt only when what the
+footer would show changed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Hashable
 
 from textual import events
 from textual.geometry import Size
@@ -27,10 +34,26 @@ class KeyFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True)
+        #: What the keys shown were built from (``None``: not built yet).
+        self._shown_from: Hashable | None = None
 
     async def recompose(self) -> None:
+        shown_from = self.keys_source()
+        if shown_from == self._shown_from:
+            return  # the same keys: nothing to rebuild, no layout pass
+        self._shown_from = shown_from
         await super().recompose()
         self.fit_keys()
+
+    def keys_source(self) -> Hashable:
+        """Everything ``Footer.compose`` builds the keys from: equal values, equal keys."""
+        if not self._bindings_ready or not self.is_attached:
+            return (False,)
+        active = tuple(
+            (key, binding, enabled, tooltip)
+            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+        )
+        return (True, self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE, active)
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_keys()

@@ -147,6 +147,12 @@ class BatchTable(ScrollView, can_focus=True):
         self._view: list[Key] = []
         self._cursor_row = 0
         self._cursor_key: Key | None = None
+        #: While the first listings land (the screen sets it, and clears it once they all have),
+        #: the cursor stays on the first row until the operator puts it somewhere (a key, a
+        #: click, a jump): start-up ends with the cursor on the top batch, not on whichever batch
+        #: happened to be painted first. Afterwards it always stays on its batch.
+        self.follow_top = False
+        self._cursor_placed = False
         self._content = ContentWidths()
         # Every batch's cell widths, counted per provider (see ``ContentMeasure``).
         self._measure = ContentMeasure()
@@ -215,7 +221,7 @@ class BatchTable(ScrollView, can_focus=True):
         # Where is the cursor's batch now?
         if not new_view:
             new_row, new_key = 0, None
-        elif structural and old_key is not None:
+        elif structural and old_key is not None and (self._cursor_placed or not self.follow_top):
             try:
                 new_row = old_row if old_view is new_view else new_view.index(old_key)
             except ValueError:
@@ -378,6 +384,7 @@ class BatchTable(ScrollView, can_focus=True):
         return range(top, min(len(self._view), top + self._body_height))
 
     def _move_cursor(self, row: int) -> None:
+        self._cursor_placed = True
         if not self._view:
             return
         row = max(0, min(row, len(self._view) - 1))
