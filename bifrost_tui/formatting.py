@@ -15,10 +15,37 @@ STATE_LABELS: dict[State, str] = {
     State.CANCELING: "CANCELING",
     State.ENDED_OK: "ENDED",
     State.ENDED_CANCELED: "CANCELED",
+    State.ENDED_UNSURE: "ENDED?",
     State.FAILED: "FAILED",
     State.EXPIRED: "EXPIRED",
     State.UNKNOWN: "UNKNOWN",
 }
+
+#: A state's long form where its label alone would say too little (detail screen, ``batches show``).
+STATE_WORDS: dict[State, str] = {
+    State.ENDED_UNSURE: "ended (completed or canceled: the gateway does not say)",
+}
+#: Why a Gemini ``errored`` count is shown as ``?`` (``Batch.not_run_or_failed``).
+NOT_RUN_OR_FAILED_WORDS = (
+    "gemini: once a batch is canceled or expired (or it is not known that it completed), the "
+    "gateway counts every request that did not succeed as errored: requests left unrun are "
+    "counted with the real failures, so errored, canceled and expired are unknown (shown as ?)."
+)
+
+
+def state_words(state: State) -> str:
+    """The state's long form (``STATE_WORDS``), else its label."""
+    return STATE_WORDS.get(state) or STATE_LABELS[state]
+
+
+def status_with_state(shown_status: str, state: State, gap: str = " ") -> str:
+    """The gateway's status (as shown), then the state: ``in_progress (ACTIVE)``. A long form that
+    starts with that very status stands alone: ``ended (completed or canceled: ...)``."""
+    words = state_words(state)
+    if shown_status.strip().lower() == words.split(" ", 1)[0]:
+        return words
+    return f"{shown_status}{gap}({words})"
+
 
 #: Raw status words that only repeat what a state's label already says (``ended ENDED``).
 _SAID_BY_LABEL: dict[State, frozenset[str]] = {
@@ -26,6 +53,7 @@ _SAID_BY_LABEL: dict[State, frozenset[str]] = {
     State.CANCELING: frozenset({"canceling", "cancelling"}),
     State.ENDED_OK: frozenset({"ended", "completed"}),
     State.ENDED_CANCELED: frozenset({"ended", "canceled", "cancelled"}),
+    State.ENDED_UNSURE: frozenset({"ended"}),
     State.FAILED: frozenset({"ended", "failed"}),
     State.EXPIRED: frozenset({"ended", "expired"}),
     State.UNKNOWN: frozenset(),

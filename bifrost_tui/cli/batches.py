@@ -22,6 +22,7 @@ from bifrost_tui.formatting import (
     ago,
     counts_text,
     field_relative,
+    status_with_state,
     time_column,
 )
 from bifrost_tui.gateway.errors import GatewayError
@@ -297,10 +298,12 @@ def _print_batch_detail(batch: Batch, now: Any, out: TextIO) -> None:
     lines = [
         ("id", safe_text(batch.id)),
         ("provider", safe_text(batch.provider)),
-        ("status", f"{safe_text(batch.processing_status)} ({STATE_LABELS[batch.state]})"),
+        ("status", status_with_state(safe_text(batch.processing_status), batch.state)),
         ("cancellable", "yes" if batch.cancellable else "no"),
         ("requests", counts_text(batch.request_counts)),
     ]
+    if batch.not_run_or_failed is not None:
+        lines.append(("not run or failed", f"{batch.not_run_or_failed} (errored: unknown)"))
     for name in ("created_at", "expires_at", "ended_at", "cancel_initiated_at", "archived_at"):
         value = getattr(batch, name)
         shown = field_relative(name, value, now)

@@ -22,6 +22,7 @@ STATE_GROUPS: dict[State, str] = {
     State.CANCELING: "canceling",
     State.ENDED_OK: "ended",
     State.ENDED_CANCELED: "ended",
+    State.ENDED_UNSURE: "ended",
     State.FAILED: "failed",
     State.EXPIRED: "failed",
     State.UNKNOWN: "active",

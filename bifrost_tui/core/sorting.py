@@ -48,7 +48,8 @@ _STATE_ORDER = {
     State.FAILED: 3,
     State.EXPIRED: 4,
     State.ENDED_CANCELED: 5,
-    State.ENDED_OK: 6,
+    State.ENDED_UNSURE: 6,
+    State.ENDED_OK: 7,
 }
 
 

@@ -181,7 +181,7 @@ def findings(
                 )
             )
 
-    if state is State.ENDED_OK:
+    if state in (State.ENDED_OK, State.ENDED_UNSURE):
         counts = batch.request_counts
         # succeeded is None wherever the gateway fakes it (openai/azure/bedrock on the Anthropic
         # route, gemini list items). processing must be a known 0: a non-zero one means these are

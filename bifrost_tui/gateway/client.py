@@ -67,6 +67,7 @@ from bifrost_tui.gateway.models import (
 )
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus, ProviderListing
 from bifrost_tui.gateway.reply import clean_text, decode_json, looks_like_html
+from bifrost_tui.gateway.settle import settle_batch
 
 __all__ = [
     "REASON_NOT_ALLOWED",
@@ -383,7 +384,8 @@ class GatewayClient:
         and azure, ``GET /anthropic/v1/messages/batches/{id}`` for the others; raises
         ``GatewayError``."""
         try:
-            return await self._get_batch(provider, batch_id, kind or provider)
+            batch = await self._get_batch(provider, batch_id, kind or provider)
+            return await settle_batch(self._core, provider, kind or provider, batch)
         except GatewayError:
             raise
         except Exception as exc:

@@ -132,6 +132,17 @@ class RequestCounts:
         return self if merged == mine else RequestCounts(*merged)
 
 
+def errored_unsure(counts: RequestCounts) -> RequestCounts:
+    """Gemini counts of a batch that did not end completed: the gateway's ``errored`` (total -
+    pending - succeeded) mixes real failures with requests a cancel or an expiry left unrun, and
+    ``canceled``/``expired`` are never filled, so those three are unknown; the total stands."""
+    return RequestCounts(
+        processing=counts.processing,
+        succeeded=counts.succeeded,
+        known_total=counts.total,
+    )
+
+
 def trusted_count_fields(provider_kind: str, source: Source) -> frozenset[str]:
     """Which Anthropic-format count fields the gateway fills faithfully for this provider and route.
 

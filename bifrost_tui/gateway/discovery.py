@@ -20,13 +20,8 @@ from bifrost_tui.gateway.credentials import Route
 from bifrost_tui.gateway.errors import BadResponse, GatewayError
 from bifrost_tui.gateway.http import HttpCore
 from bifrost_tui.gateway.ids import encode_segment
-from bifrost_tui.gateway.models import (
-    BATCH_PROVIDER_KINDS,
-    STANDARD_BATCH_PROVIDERS,
-    KeyWire,
-    ProviderInfo,
-    ProviderWire,
-)
+from bifrost_tui.gateway.management_models import KeyWire, ProviderWire
+from bifrost_tui.gateway.models import BATCH_PROVIDER_KINDS, STANDARD_BATCH_PROVIDERS, ProviderInfo
 from bifrost_tui.gateway.reply import decode_json
 
 REASON_UNSUPPORTED = "unsupported provider for batches"

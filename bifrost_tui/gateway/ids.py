@@ -12,14 +12,20 @@ def normalise_id(provider_kind: str, raw_id: str) -> str:
 
     - Bedrock: the OpenAI-format routes return the job ARN base64-encoded; the Anthropic route
       returns it plain. Both become the plain ARN.
-    - Gemini: ``batches/x`` is rewritten ``batches-x`` by the gateway on every route; do the same.
+    - Gemini: the lists return the bare id (``x``), retrieve returns ``batches-x`` and a cancel
+      reply echoes whatever was sent (``batches/x`` for ``batches-x``): all three are one batch,
+      kept as ``batches-x`` (the form retrieve returns and the gateway accepts on every route).
     """
     if provider_kind == "bedrock" and not raw_id.startswith("arn:"):
         decoded = _b64_text(raw_id)
         if decoded is not None and decoded.startswith("arn:"):
             return decoded
-    if provider_kind == "gemini" and raw_id.startswith("batches/"):
-        return "batches-" + raw_id[len("batches/") :]
+    if provider_kind == "gemini" and raw_id:
+        if raw_id.startswith("batches/"):
+            raw_id = raw_id[len("batches/") :]
+        elif raw_id.startswith("batches-"):
+            return raw_id
+        return "batches-" + raw_id
     return raw_id
 
 
@@ -53,13 +59,36 @@ def candidate_kinds(batch_id: str) -> tuple[str, ...] | None:
 def path_id(provider_kind: str, batch_id: str) -> str:
     """The form of an id to put in ``/anthropic/v1/messages/batches/{id}`` for retrieve and cancel.
 
-    [verify] Bedrock ids are job ARNs with a ``/`` inside, which the gateway's router cannot take as
-    one path segment; Bedrock's GetModelInvocationJob/StopModelInvocationJob accept the trailing job
-    id, so that is what we send. This is the single place to change if the deployed gateway differs.
+    - Bedrock ids are job ARNs with a ``/`` inside: a raw ``/`` never reaches the provider and a
+      percent-encoded ARN is encoded a second time by the gateway, so only the trailing job id
+      works (``tests/gateway/test_recorded_ids.py`` checks this against a real gateway's answers).
+    - Gemini: ``batches-x`` (a bare ``x`` works too); never ``batches/x``, which the gateway
+      cannot take either raw or percent-encoded.
     """
     if provider_kind == "bedrock" and batch_id.startswith("arn:") and "/" in batch_id:
         return batch_id.rsplit("/", 1)[1]
+    if provider_kind == "gemini":
+        return normalise_id(provider_kind, batch_id)
     return batch_id
+
+
+def openai_path_id(provider_kind: str, batch_id: str) -> str | None:
+    """The form of an id for ``/openai/v1/batches/{id}``, or ``None`` when none can be sent.
+
+    - Bedrock: the gateway base64-decodes it, so a bare job id becomes garbage there; send the
+      base64 of the ARN (as the OpenAI-format list gives it), else of the trailing job id, and
+      only one the gateway reads literally (no ``+``, ``/`` or ``=``, which would be encoded).
+    - Gemini: ``batches-x``, as on the Anthropic-format routes.
+    """
+    if provider_kind == "gemini":
+        return normalise_id(provider_kind, batch_id)
+    if provider_kind != "bedrock":
+        return batch_id
+    for text in dict.fromkeys((batch_id, batch_id.rsplit("/", 1)[-1])):
+        encoded = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+        if not set(encoded) & set("+/="):
+            return encoded
+    return None
 
 
 def encode_segment(value: str) -> str:

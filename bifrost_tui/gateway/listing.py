@@ -32,6 +32,13 @@ The strategy (docs/gateway.md §2.2, §3.4, §9.3):
    UNSUPPORTED, with the gateway's words in ``reason``. An unknown provider (``failed to get
    config for provider``) stays an ERROR: a misspelt name must not pass for fine.
 
+Bedrock and Gemini say ``ended`` on the Anthropic route for a completed and for a canceled job
+alike (``State.ENDED_UNSURE``); the OpenAI-format list says ``completed`` or ``cancelled``. A deep
+listing whose first page is the whole listing but holds such a batch reads that list once
+(``settle_outcomes``) and gives those batches its status (nothing else; no batch is added): kept
+as ``native_status``, a ``cancelled`` survives later Anthropic-route reads. If that read fails
+the outcome stays unknown, and the listing is still complete.
+
 openai and azure skip step 1: their Anthropic-format items keep only ``errored`` and say ``ended``
 for a cancelled batch, so their first page is the OpenAI-format list itself
 (``limit=LIGHT_PAGE_LIMIT`` on a light poll, the deep limit on a deep one), and a deep listing
@@ -50,13 +57,14 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from bifrost_tui.gateway.counts import OPENAI_ROUTE_KINDS, Source
 from bifrost_tui.gateway.credentials import Route
 from bifrost_tui.gateway.errors import BadResponse, GatewayConfigError, GatewayError
 from bifrost_tui.gateway.http import HttpCore, RequestCounter
-from bifrost_tui.gateway.models import Batch
+from bifrost_tui.gateway.models import AMBIGUOUS_END_KINDS, Batch, State
 from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
 from bifrost_tui.gateway.pages import ListPage, read_list_page
 
@@ -274,6 +282,8 @@ async def list_provider(
         return listing(ListingStatus.PARTIAL, missing="; ".join(notes))
 
     if not page.has_more:
+        if deep and kind in AMBIGUOUS_END_KINDS:
+            await settle_outcomes(core, provider, kind, collected, counter, max_page_items)
         if first_skipped:
             return listing(ListingStatus.PARTIAL, missing=_skipped_words(first_skipped))
         return listing(ListingStatus.COMPLETE)
@@ -304,6 +314,41 @@ async def list_provider(
         (MAX_PAGE_ITEMS if max_page_items is None else max_page_items, cap),
         page.next_cursor if openai_route else None,
     )
+
+
+async def settle_outcomes(
+    core: HttpCore,
+    provider: str,
+    kind: str,
+    collected: _Collected,
+    counter: RequestCounter,
+    max_page_items: int | None = None,
+) -> None:
+    """One ``GET /openai/v1/batches`` page when a listed batch ended with an unknown outcome: its
+    ``completed``/``cancelled`` given to the collected batches whose outcome is unknown. Never
+    raises (a failed read leaves the outcomes unknown)."""
+    if not any(b.state is State.ENDED_UNSURE for b in collected.by_id.values()):
+        return
+    try:
+        reply = await core.call(
+            "GET",
+            OPENAI_BATCHES,
+            route=Route.INFERENCE,
+            params={"provider": provider, "limit": deep_page_limit(kind)},
+            provider=provider,
+            counter=counter,
+        )
+        page = read_list_page(
+            reply,
+            lambda item: Batch.from_openai(item, provider=provider, provider_kind=kind),
+            MAX_PAGE_ITEMS if max_page_items is None else max_page_items,
+        )
+    except (GatewayError, ValueError):
+        return
+    for batch in page.batches:
+        old = collected.by_id.get(batch.id)
+        if old is not None and old.state is State.ENDED_UNSURE and batch.state.terminal:
+            collected.by_id[batch.id] = replace(old, native_status=batch.native_status)
 
 
 async def _deep_walk(

@@ -25,6 +25,7 @@ from bifrost_tui.gateway.counts import (
     count_fidelity,
     counts_from_anthropic,
     counts_from_bifrost,
+    errored_unsure,
 )
 from bifrost_tui.gateway.ids import normalise_id
 
@@ -41,6 +42,9 @@ class State(StrEnum):
     CANCELING = "canceling"
     ENDED_OK = "ended-ok"
     ENDED_CANCELED = "ended-canceled"
+    #: Ended, but whether it completed or was canceled no source tells (Bedrock and Gemini say
+    #: ``ended`` for both on the Anthropic-format routes).
+    ENDED_UNSURE = "ended-unknown"
     FAILED = "failed"
     EXPIRED = "expired"
     UNKNOWN = "unknown"
@@ -54,7 +58,26 @@ class State(StrEnum):
         return self in TERMINAL_STATES
 
 
-TERMINAL_STATES = frozenset({State.ENDED_OK, State.ENDED_CANCELED, State.FAILED, State.EXPIRED})
+#: States in which a Gemini retrieve's ``errored`` means what it says (see ``reported_counts``).
+ERRORED_TRUSTED_STATES = frozenset({State.ACTIVE, State.ENDED_OK})
+TERMINAL_STATES = frozenset(
+    {State.ENDED_OK, State.ENDED_CANCELED, State.ENDED_UNSURE, State.FAILED, State.EXPIRED}
+)
+#: Kinds whose Anthropic-format ``ended`` hides a cancel (Bedrock ``Stopped``, Gemini
+#: ``CANCELLED``): only the OpenAI-format list (``cancelled``/``completed``) or a cancel seen
+#: landing tells the outcome.
+AMBIGUOUS_END_KINDS = frozenset({"bedrock", "gemini"})
+#: Provider-native state names the gateway passes through raw (Gemini's ``BATCH_STATE_*`` and
+#: Vertex's ``JOB_STATE_*`` for the same states), as the Bifrost status they mean.
+_NATIVE_STATES: dict[str, str] = {
+    f"{prefix}_state_{name}": status
+    for prefix in ("batch", "job")
+    for name, status in (
+        *((n, "in_progress") for n in ("queued", "pending", "running", "updating")),
+        *(("succeeded", "completed"), ("cancelling", "canceling")),
+        *((n, n) for n in ("failed", "cancelled", "expired")),
+    )
+}
 #: ``processing_status`` values that mean "still running, may be cancelled".
 ACTIVE_STATUSES = frozenset({"in_progress", "validating", "finalizing"})
 
@@ -164,9 +187,16 @@ def derive_state(
     cancel_initiated_at: datetime | None,
     counts: RequestCounts | None,
     native_status: str | None = None,
+    provider_kind: str = "",
 ) -> State:
-    """Normalise a raw ``processing_status`` (any string) into a ``State``."""
+    """Normalise a raw ``processing_status`` (any string) into a ``State``.
+
+    A plain ``ended`` from a provider kind that says it for a cancel too (``AMBIGUOUS_END_KINDS``)
+    is ``ENDED_UNSURE`` unless something tells: a cancel seen landing, or the OpenAI-format list's
+    ``cancelled``/``completed`` (``native_status``).
+    """
     s = status.strip().lower()
+    s = _NATIVE_STATES.get(s, s)
     if s in ACTIVE_STATUSES:
         return State.ACTIVE
     if s in ("canceling", "cancelling"):
@@ -180,6 +210,8 @@ def derive_state(
             return State.ENDED_CANCELED
         if counts is not None and counts.canceled:
             return State.ENDED_CANCELED
+        if s == "ended" and provider_kind in AMBIGUOUS_END_KINDS and native_status != "completed":
+            return State.ENDED_UNSURE
         if counts is not None and counts.complete:
             total = counts.total or 0
             if total and counts.errored == total:
@@ -225,22 +257,30 @@ class Batch:
     )
     #: Provenance of ``request_counts``: the route they were read from (``None``: ``source``).
     counts_source: Source | None = field(default=None, compare=False, repr=False)
+    #: Gemini retrieve: the counts as the gateway reported them. Its ``errored`` is total - pending
+    #: - succeeded, so it holds requests a cancel or an expiry left unrun: ``request_counts``
+    #: shows it only while the batch is active or ended completed, else as unknown.
+    reported_counts: RequestCounts | None = field(default=None, compare=False, repr=False)
     #: Derived once: the store, the table and the rules read it for every row, often.
     _state: State = field(init=False, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.counts_source is None:
             object.__setattr__(self, "counts_source", self.source)
-        object.__setattr__(
-            self,
-            "_state",
-            derive_state(
-                self.processing_status,
-                self.cancel_initiated_at,
-                self.request_counts,
-                self.native_status,
-            ),
+        reported = self.reported_counts
+        state = derive_state(
+            self.processing_status,
+            self.cancel_initiated_at,
+            self.request_counts if reported is None else reported,
+            self.native_status,
+            self.provider_kind or self.provider,
         )
+        object.__setattr__(self, "_state", state)
+        if reported is not None:
+            trusted = state in ERRORED_TRUSTED_STATES
+            object.__setattr__(
+                self, "request_counts", reported if trusted else errored_unsure(reported)
+            )
 
     @property
     def key(self) -> tuple[str, str]:
@@ -268,6 +308,15 @@ class Batch:
     @property
     def state(self) -> State:
         return self._state
+
+    @property
+    def not_run_or_failed(self) -> int | None:
+        """What the gateway calls ``errored`` for a Gemini batch that did not end completed:
+        requests that failed or were never run (``None`` when ``errored`` is shown as it is)."""
+        reported = self.reported_counts
+        if reported is None or self._state in ERRORED_TRUSTED_STATES:
+            return None
+        return reported.errored
 
     @property
     def cancellable(self) -> bool:
@@ -316,6 +365,7 @@ class Batch:
             status = to_processing_status(native)
         if source is Source.CANCEL and "status" in data and "processing_status" not in data:
             return cls.from_openai(data, provider=provider, provider_kind=kind, source=source)
+        counts = counts_from_anthropic(data.get("request_counts"), kind, source)
         return cls(
             id=normalise_id(kind, raw_id),
             provider=provider,
@@ -323,7 +373,8 @@ class Batch:
             source=source,
             processing_status=status or "",
             native_status=native,
-            request_counts=counts_from_anthropic(data.get("request_counts"), kind, source),
+            request_counts=counts,
+            reported_counts=counts if kind == "gemini" and source is Source.RETRIEVE else None,
             created_at=parse_timestamp(data.get("created_at")),
             expires_at=parse_timestamp(data.get("expires_at")),
             ended_at=parse_timestamp(data.get("ended_at")),
@@ -412,6 +463,7 @@ class Batch:
                 cancel_initiated_at=newer.cancel_initiated_at or self.cancel_initiated_at,
             )
         counts, counts_source = newer.request_counts, newer.counts_source
+        reported = newer.reported_counts
         state_changed = newer.state is not self.state and not (
             newer.state.terminal and self.state.terminal
         )
@@ -419,10 +471,11 @@ class Batch:
             pass
         elif newer.counts_fidelity < self.counts_fidelity:
             counts, counts_source = self.request_counts, self.counts_source
+            reported = self.reported_counts
         elif counts is not None:
             counts = counts.merged_over(self.request_counts)
         else:
-            counts = self.request_counts
+            counts, reported = self.request_counts, self.reported_counts
         # The Anthropic route says only "ended" for a cancelled OpenAI-shaped batch: keep the
         # "cancelled" that a deep listing saw rather than turning it into ended-ok.
         native_status = newer.native_status or self.native_status
@@ -435,6 +488,7 @@ class Batch:
         if (
             counts is newer.request_counts
             and counts_source is newer.counts_source
+            and reported is newer.reported_counts
             and native_status is newer.native_status
             and created_at is newer.created_at
             and expires_at is newer.expires_at
@@ -449,6 +503,7 @@ class Batch:
         return replace(
             newer,
             counts_source=counts_source,
+            reported_counts=reported,
             native_status=native_status,
             request_counts=counts,
             created_at=created_at,
@@ -469,6 +524,7 @@ class Batch:
             "state": self.state.value,
             "cancellable": self.cancellable,
             "request_counts": counts.to_json() if counts is not None else None,
+            "not_run_or_failed": self.not_run_or_failed,
             "created_at": _iso(self.created_at),
             "expires_at": _iso(self.expires_at),
             "ended_at": _iso(self.ended_at),
@@ -506,42 +562,6 @@ def parse_list_page(data: Any) -> ListPageWire:
 
 
 # --------------------------------------------------------------------------- providers
-
-
-class ProviderWire(_Wire):
-    """One entry of ``GET /api/providers``; only what the console reads."""
-
-    name: str
-    provider_status: str | None = None
-    custom_provider_config: dict[str, Any] | None = None
-
-    @property
-    def base_kind(self) -> str:
-        cfg = self.custom_provider_config or {}
-        base = cfg.get("base_provider_type")
-        return base if isinstance(base, str) and base else self.name
-
-    def allows_batch(self) -> bool:
-        cfg = self.custom_provider_config or {}
-        allowed = cfg.get("allowed_requests")
-        if not isinstance(allowed, dict):
-            return True
-        return all(
-            allowed.get(op) is True for op in ("batch_list", "batch_retrieve", "batch_cancel")
-        )
-
-
-class KeyWire(_Wire):
-    """One entry of ``GET /api/providers/{p}/keys``; ``use_for_batch_api`` missing means false."""
-
-    id: str | None = None
-    name: str | None = None
-    enabled: bool | None = None
-    use_for_batch_api: bool | None = None
-
-    @property
-    def usable_for_batch(self) -> bool:
-        return self.use_for_batch_api is True and self.enabled is not False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import random
+import re
 from typing import TYPE_CHECKING, Any
 
 from bifrost_tui.sim import emit, results
@@ -155,6 +157,10 @@ def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
             key_index, native = parsed
     cap = 100 if kind in ("openai", "azure") else 1000
     size = min(limit, cap) if limit > 0 else config.default_page_size
+    if fmt == "a" and kind == "bedrock":
+        # No page size reaches Bedrock from this route: its list returns every job of the key in
+        # one answer (``has_more`` false), as recorded.
+        size = max(1, len(world.batches(name, key_index)))
     if key_index >= len(keys):
         items: list[SimBatch] = []
         upstream_more = False
@@ -181,7 +187,7 @@ def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
     for view in views:
         if fmt == "o":
             emit.rewrite_ids(view, kind)
-        data.append(emit.openai_item(view, _item_extra(kind, name, latency)))
+        data.append(emit.openai_item(view, _item_extra(kind, latency)))
     body: dict[str, Any] = {"object": "list", "data": data}
     if has_more:
         body["has_more"] = True
@@ -191,12 +197,11 @@ def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
     return json_answer(200, body)
 
 
-def _item_extra(kind: str, provider: str, latency: int) -> dict[str, Any]:
-    """The per-item ``extra_fields`` each provider's list leaves behind."""
+def _item_extra(kind: str, latency: int) -> dict[str, Any]:
+    """The per-item ``extra_fields`` each provider's list leaves behind (Bedrock and Gemini: an
+    empty request type, no provider, zero latency)."""
     if kind in ("openai", "azure"):
         return emit.extra_fields("", None, latency)
-    if kind == "gemini":
-        return emit.extra_fields("batch_list", provider, 0)
     return emit.extra_fields("", None, 0)
 
 
@@ -239,22 +244,44 @@ def _int_param(value: str | None) -> int:
         return 30
 
 
-def _upstream_id(ctx: RouteContext, fmt: str, kind: str) -> str:
-    """The id the gateway hands the provider: Gemini ``batches-`` -> ``batches/``; on ``/openai``
-    Bedrock ids are base64-decoded when they decode."""
+def _raw_batch_id(ctx: RouteContext) -> str:
+    """The batch id segment exactly as it arrived, still percent-encoded: the gateway's router
+    hands the provider the raw segment (a ``%2F`` stays ``%2F`` and is encoded once more)."""
+    segments = ctx.request.path.strip("/").split("/")
+    return segments[-1] if ctx.route.endswith("_retrieve") else segments[-2]
+
+
+#: What Bedrock accepts as a ``jobIdentifier``: the job ARN or its trailing 12-character job id.
+_BEDROCK_JOB = re.compile(
+    r"(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/)?[a-z0-9]{12}"
+)
+
+
+def _upstream_id(ctx: RouteContext, fmt: str, kind: str, *, raw: bool = True) -> str:
+    """The id the gateway hands the provider, from the raw path segment (``raw``; the ``/v1``
+    route and the results route use the decoded one).
+
+    Gemini: ``batches-x`` -> ``batches/x``, anything else as it came (``batches%2Fx`` then names
+    ``batches/batches%2Fx`` upstream: not found). Bedrock: on ``/openai`` the segment is
+    base64-decoded when it decodes (a bare job id decodes into garbage); on the Anthropic route it
+    goes as it came, so only the trailing job id is a valid identifier there."""
     batch_id = ctx.params.get("batch_id", "")
+    if raw and fmt != "v" and kind in ("gemini", "bedrock"):
+        batch_id = _raw_batch_id(ctx)
     if kind == "gemini":
         return batch_id.replace("batches-", "batches/", 1) if fmt != "v" else batch_id
     if kind == "bedrock" and fmt == "o":
-        try:
-            return base64.b64decode(batch_id, validate=True).decode("utf-8", errors="replace")
-        except (binascii.Error, ValueError):
-            return batch_id
+        with contextlib.suppress(binascii.Error, ValueError):
+            batch_id = base64.b64decode(batch_id, validate=True).decode("utf-8", errors="replace")
+    if raw and kind == "bedrock" and fmt != "v" and not _BEDROCK_JOB.fullmatch(batch_id):
+        raise _Fail(emit.bedrock_invalid_id(batch_id))
     return batch_id
 
 
-def _lookup(ctx: RouteContext, fmt: str, config: ProviderConfig) -> tuple[SimBatch, str]:
-    upstream_id = _upstream_id(ctx, fmt, config.base)
+def _lookup(
+    ctx: RouteContext, fmt: str, config: ProviderConfig, *, raw: bool = True
+) -> tuple[SimBatch, str]:
+    upstream_id = _upstream_id(ctx, fmt, config.base, raw=raw)
     batch = ctx.world.find(config.name, upstream_id)
     if batch is None or batch.key_index >= len(config.batch_keys()):
         # Every batch key is tried in turn; the last one's "not found" is what comes back.
@@ -274,7 +301,7 @@ def _retrieve(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
 
 
 def _results(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
-    batch, _ = _lookup(ctx, fmt, config)
+    batch, _ = _lookup(ctx, fmt, config, raw=False)
     failure = results.refusal(batch)
     if failure is not None:
         raise _Fail(failure)

@@ -32,9 +32,6 @@ _TO_ANTHROPIC = {
     "completed": "ended",
     "cancelled": "ended",
 }
-_GEMINI_DONE = frozenset(
-    {"BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED"}
-)
 
 
 def dumps(value: Any) -> bytes:
@@ -124,7 +121,11 @@ def bifrost_view(b: SimBatch, op: str, now: int) -> dict[str, Any]:
             cancelling_at=b.cancelling_at,
         )
     elif kind == "bedrock":
+        # The job's name and model, as Bifrost's metadata (when the world names them).
+        view["metadata"] = b.metadata
         if op == "retrieve":
+            # Only a retrieve carries the job's expiration time (the list leaves it out).
+            view["expires_at"] = b.expires_at
             view.update(
                 input_file_id=b.input_file_id,
                 output_file_id=f"s3://bifrost-batch-output/{b.job_id}/",
@@ -135,6 +136,9 @@ def bifrost_view(b: SimBatch, op: str, now: int) -> dict[str, Any]:
                 view["request_counts"] = _counts(c.total, c.succeeded, c.errored)
     elif kind == "gemini":
         view["operation_name"] = b.id
+        if op == "list":
+            # The list names each batch by its bare id (``x``); a retrieve by ``batches/x``.
+            view["id"] = b.id.removeprefix("batches/")
         if op == "retrieve":
             pending = c.processing
             completed = c.total - pending
@@ -146,9 +150,9 @@ def bifrost_view(b: SimBatch, op: str, now: int) -> dict[str, Any]:
                     succeeded=c.succeeded,
                     pending=pending,
                 ),
-                done=b.native in _GEMINI_DONE,
+                done=b.phase.terminal,
             )
-    if kind not in EXPIRES_ON_WIRE:
+    if kind not in EXPIRES_ON_WIRE and not (kind == "bedrock" and op == "retrieve"):
         view.pop("expires_at", None)
     return view
 
@@ -213,9 +217,10 @@ def anthropic_object(view: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def anthropic_cancel_object(view: dict[str, Any], kind: str) -> dict[str, Any]:
-    """``ToAnthropicBatchCancelResponse``: partial, ``created_at``/``expires_at`` always ``""``."""
+    """``ToAnthropicBatchCancelResponse``: partial, ``created_at``/``expires_at`` always ``""``.
+    The id is the one the provider call used, unconverted (Gemini: ``batches/x`` or bare ``x``)."""
     out: dict[str, Any] = {
-        "id": anthropic_id(kind, view["id"]),
+        "id": view["id"],
         "type": "message_batch",
         "processing_status": to_anthropic_status(view["status"]),
     }
@@ -447,6 +452,8 @@ class GatewayFailure:
     code: str | None = None
     #: Governance errors carry a top-level type (``virtual_key_required``...).
     top_type: str | None = None
+    #: The provider's own error body, kept under ``extra_fields.raw_response`` (Bedrock).
+    raw_response: dict[str, Any] | None = None
 
 
 def anthropic_error_body(failure: GatewayFailure) -> dict[str, Any]:
@@ -487,6 +494,8 @@ def bifrost_error_body(
         extra["provider"] = provider
     if request_type:
         extra["request_type"] = request_type
+    if failure.raw_response is not None:
+        extra["raw_response"] = failure.raw_response
     out["extra_fields"] = extra
     return out
 
@@ -512,9 +521,9 @@ def unknown_batch(kind: str, batch_id: str) -> GatewayFailure:
             "The requested resource could not be found.", status=404, type="not_found_error"
         )
     if kind == "bedrock":
-        return GatewayFailure(
+        return _bedrock_failure(
             "The specified resource ARN was not found. Check the ARN and try your request again.",
-            status=404,
+            404,
         )
     return GatewayFailure("Requested entity was not found.", status=404)
 
@@ -540,11 +549,27 @@ def cancel_conflict(b: SimBatch, status_override: int | None) -> GatewayFailure:
             type="conflict_error",
         )
     if b.kind == "bedrock":
-        return GatewayFailure(
+        return _bedrock_failure(
             f"The model invocation job cannot be stopped because it is in {b.native} status.",
-            status=status_override or 400,
+            status_override or 400,
         )
     return GatewayFailure(
         "The batch is already in a terminal state and cannot be cancelled.",
         status=status_override or 400,
+    )
+
+
+def _bedrock_failure(message: str, status: int) -> GatewayFailure:
+    """A Bedrock error: no type Bifrost keeps; the provider's body rides along as raw response."""
+    return GatewayFailure(message, status=status, raw_response={"message": message})
+
+
+def bedrock_invalid_id(value: str) -> GatewayFailure:
+    """Bedrock's 400 for a ``jobIdentifier`` that is neither a job ARN nor a job id: what the
+    gateway passes on for a percent-encoded ARN (encoded once more), a base64 ARN on the Anthropic
+    route, or a bare job id on ``/openai`` (base64-decoded into garbage)."""
+    return _bedrock_failure(
+        f"1 validation error detected: Value '{value}' at 'jobIdentifier' failed to satisfy "
+        "constraint",
+        400,
     )

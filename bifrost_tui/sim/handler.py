@@ -84,6 +84,8 @@ def _handle(world: SimWorld, request: SimRequest) -> SimResponse:
         status, headers, body = _dispatch(ctx)
     elif matched == "405":
         status, headers, body = 405, [("content-type", "text/plain")], b"Method Not Allowed"
+    elif request.path.startswith("/anthropic/v1/messages/batches/"):
+        status, headers, body = _anthropic_unmatched(method)
     else:
         status, headers, body = 404, [("content-type", "text/plain")], b"Not Found"
 
@@ -97,6 +99,20 @@ def _handle(world: SimWorld, request: SimRequest) -> SimResponse:
         response.transport_error = "remote_protocol"
     _log(ctx, None if response.transport_error else status, handled=True)
     return _finish(response, knobs, cancel=ctx.op == "batch_cancel")
+
+
+#: What the gateway's web UI serves for a GET no route takes (its HTML page, status 200).
+UI_PAGE = b"<html><body>Bifrost</body></html>\n"
+
+
+def _anthropic_unmatched(method: str) -> Answer:
+    """A batch path no route takes (an id with a raw ``/``, as recorded): a GET gets the
+    web UI's page with 200; anything else reaches the Anthropic integration's catch-all, which
+    fails with 500 in the Anthropic envelope."""
+    if method == "GET":
+        return 200, [("content-type", "text/html; charset=utf-8")], UI_PAGE
+    failure = emit.GatewayFailure("responses not provided for responses request")
+    return json_answer(500, emit.anthropic_error_body(failure))
 
 
 def _scripted_response(fault: ScriptedFault, knobs: list[Faults]) -> SimResponse:

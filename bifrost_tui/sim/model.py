@@ -126,6 +126,21 @@ _NATIVE_TO_PHASE["bedrock"].update(
     {"Validating": Phase.QUEUED, "Scheduled": Phase.QUEUED, "PartiallyCompleted": Phase.PARTIAL}
 )
 _NATIVE_TO_PHASE["gemini"]["BATCH_STATE_RUNNING"] = Phase.RUNNING
+# Vertex's names for the same states: the upstream moves them like its own; Bifrost passes the
+# words through raw (they are not in BIFROST_STATUS).
+_NATIVE_TO_PHASE["gemini"].update(
+    {
+        "JOB_STATE_QUEUED": Phase.QUEUED,
+        "JOB_STATE_PENDING": Phase.QUEUED,
+        "JOB_STATE_RUNNING": Phase.RUNNING,
+        "JOB_STATE_SUCCEEDED": Phase.COMPLETED,
+        "JOB_STATE_PARTIALLY_SUCCEEDED": Phase.COMPLETED,
+        "JOB_STATE_FAILED": Phase.FAILED,
+        "JOB_STATE_CANCELLING": Phase.CANCELLING,
+        "JOB_STATE_CANCELLED": Phase.CANCELLED,
+        "JOB_STATE_EXPIRED": Phase.EXPIRED,
+    }
+)
 
 #: Native status -> Bifrost ``BatchStatus`` (the provider's ``ToBifrostBatchStatus``); unknown words
 #: pass through unchanged, exactly as the Go ``default`` branches do.
@@ -318,7 +333,8 @@ class ProviderConfig:
     faults: Faults | None = None
     #: HTTP status for cancelling an already-ended batch (``None``: the kind's default, see emit).
     cancel_conflict_status: int | None = None
-    #: Upstream default page size (the Anthropic-format list returns exactly one such page).
+    #: Upstream default page size (the Anthropic-format list returns exactly one such page; for
+    #: Bedrock no size reaches the upstream there, and every job comes back).
     default_page_size: int = 20
 
     def __post_init__(self) -> None:

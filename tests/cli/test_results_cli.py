@@ -104,7 +104,11 @@ def test_unrecorded_shapes_are_refused_locally_with_nothing_but_the_batch_read(
     code, _, err = results(run_cli, sim_url, batch.id, provider)
     assert code == 5
     assert f"results of {provider} batches are not read" in err
-    assert sent_ops(world) == ["batch_retrieve"]
+    # The batch read: its Anthropic-format retrieve and, when that says only "ended", the
+    # OpenAI-format one that tells completed from canceled.
+    reads = [(r.op, r.path.startswith("/openai/")) for r in world.requests()]
+    assert reads[0] == ("batch_retrieve", False)
+    assert reads[1:] in ([], [("batch_retrieve", True)])
 
 
 # --------------------------------------------------------------------------- refusals

@@ -10,6 +10,7 @@ import pytest
 
 from bifrost_tui.gateway.counts import Source
 from bifrost_tui.gateway.errors import BadResponse, GatewayConfigError, NotFound
+from bifrost_tui.gateway.ids import normalise_id
 from bifrost_tui.gateway.listing import MAX_DEEP_PAGES, MAX_EMPTY_PAGES
 from bifrost_tui.gateway.models import ProviderInfo
 from bifrost_tui.gateway.outcomes import ListingStatus
@@ -89,7 +90,7 @@ async def test_unpageable_providers_get_one_big_deep_page_then_partial(
         f"gateway returns at most {limit} {provider} batches per listing; "
         "older batches are not shown"
     )
-    assert [b.id for b in listing.batches] == ["b1", "b2"]
+    assert [b.id for b in listing.batches] == [normalise_id(provider, i) for i in ("b1", "b2")]
     assert listing.requests == 2 and listing.deep
     deep = gateway.calls("GET", DEEP)
     assert len(deep) == 1

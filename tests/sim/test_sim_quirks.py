@@ -52,7 +52,7 @@ def alist(world: SimWorld, provider: str | None, query: str = "") -> dict:
 
 
 class TestAnthropicListFirstPageOnly:
-    @pytest.mark.parametrize("provider", ["anthropic", "openai", "azure", "bedrock"])
+    @pytest.mark.parametrize("provider", ["anthropic", "openai", "azure"])
     def test_first_page_of_20_with_has_more_and_no_cursor(self, provider):
         world = SimWorld(clock_at())
         ids = many(world, provider, 45)
@@ -60,6 +60,17 @@ class TestAnthropicListFirstPageOnly:
         assert [b["id"] for b in body["data"]] == ids[:20]
         assert body["has_more"] is True
         assert set(body) == {"data", "has_more"}  # never first_id, last_id or a cursor
+
+    def test_bedrock_returns_every_job_in_one_answer(self):
+        # Recorded (bedrock b01-b03): no paging parameter reaches Bedrock from this route, so its
+        # list holds every job with has_more false, whatever page_size or limit says.
+        world = SimWorld(clock_at())
+        ids = many(world, "bedrock", 45)
+        for query in ("", "page_size=3", "limit=3"):
+            body = alist(world, "bedrock", query)
+            assert [b["id"] for b in body["data"]] == ids, query
+            assert body["has_more"] is False
+            assert set(body) == {"data", "has_more"}
 
     def test_limit_after_id_before_id_and_page_size_are_ignored(self):
         world = SimWorld(clock_at())
@@ -78,16 +89,15 @@ class TestAnthropicListFirstPageOnly:
         world = SimWorld(clock_at())
         ids = many(world, "gemini", 12)
         body = alist(world, "gemini", "page_size=5")
-        assert [b["id"] for b in body["data"]] == [
-            i.replace("batches/", "batches-") for i in ids[:5]
-        ]
+        # The list names each batch by its bare id.
+        assert [b["id"] for b in body["data"]] == [i.removeprefix("batches/") for i in ids[:5]]
         assert body["has_more"] is True
         assert len(alist(world, "gemini", "page_size=50")["data"]) == 12
         assert alist(world, "gemini", "page_size=50")["has_more"] is False
 
     def test_gemini_cursor_from_the_openai_route_works_as_page_token_on_this_route(self):
         world = SimWorld(clock_at())
-        ids = [i.replace("batches/", "batches-") for i in many(world, "gemini", 30)]
+        ids = [i.removeprefix("batches/") for i in many(world, "gemini", 30)]
         first = call(world, "GET", "/openai/v1/batches", query="provider=gemini&limit=10").json()
         assert [b["id"] for b in first["data"]] == ids[:10]
         query = f"page_size=10&page_token={quote(first['next_cursor'], safe='')}"
@@ -172,7 +182,7 @@ class TestAnthropicShape:
         item = alist(world, "openai")["data"][0]
         assert item["created_at"] == "" and item["expires_at"] == ""
 
-    def test_bedrock_list_has_no_counts_retrieve_only_errored_and_no_expiry(self):
+    def test_bedrock_list_has_no_counts_retrieve_only_errored_and_expiry_only_on_retrieve(self):
         world = SimWorld(clock_at())
         job = world.add_batch(
             "bedrock",
@@ -201,7 +211,7 @@ class TestAnthropicShape:
         assert one["request_counts"]["errored"] == 3
         assert one["request_counts"]["succeeded"] == 0
         assert one["ended_at"] == "2026-05-13T10:00:00Z"
-        assert one["expires_at"] == ""
+        assert one["expires_at"] == "2026-05-16T08:00:00Z"  # the job's expiration time
 
     def test_gemini_list_has_no_counts_retrieve_has_real_ones(self):
         world = SimWorld(clock_at())
@@ -209,7 +219,7 @@ class TestAnthropicShape:
             "gemini", status="BATCH_STATE_RUNNING", total=100, succeeded=60, errored=5
         )
         item = alist(world, "gemini")["data"][0]
-        assert item["id"] == job.id.replace("batches/", "batches-")
+        assert item["id"] == job.id.removeprefix("batches/")  # bare on the list
         assert "request_counts" not in item
         one = call(world, "GET", f"{LIST}/{item['id']}", headers=provider_header("gemini")).json()
         assert one["request_counts"] == {
@@ -311,8 +321,38 @@ class TestCancel:
         )
         clock.advance(5)
         again = cancel(world, "gemini", wire_id).json()
-        assert again["id"] == wire_id
+        assert again["id"] == job.id  # the form the provider call used: batches/x
         assert again["cancel_initiated_at"] == "2026-05-13T11:00:05Z"  # Bifrost stamps "now"
+
+    def test_gemini_vertex_state_names_move_like_their_own_but_pass_through_raw(self):
+        clock = clock_at()
+        world = SimWorld(clock)
+        running = world.add_batch("gemini", status="JOB_STATE_RUNNING", total=4, succeeded=2)
+        done = world.add_batch("gemini", status="JOB_STATE_SUCCEEDED", total=3, succeeded=3)
+        assert cancel(world, "gemini", done.id.removeprefix("batches/")).status == 400
+        one = call(
+            world, "GET", "/openai/v1/batches/" + done.id.replace("/", "-"), query="provider=gemini"
+        )
+        assert one.json()["status"] == "JOB_STATE_SUCCEEDED" and one.json()["done"] is True
+        assert cancel(world, "gemini", running.id.removeprefix("batches/")).status == 200
+        clock.advance(60)
+        after = call(
+            world,
+            "GET",
+            f"{LIST}/{running.id.replace('/', '-')}",
+            headers=provider_header("gemini"),
+        )
+        # Cancelled: the two unrun requests now count as errored (total - pending - succeeded).
+        assert after.json()["processing_status"] == "ended"
+        assert after.json()["request_counts"]["errored"] == 2
+
+    def test_bedrock_errors_on_the_openai_route_keep_the_raw_response(self):
+        world = SimWorld(clock_at())
+        unknown = base64.b64encode(b"zzzzzzzzzzzz").decode()
+        response = call(world, "GET", f"/openai/v1/batches/{unknown}", query="provider=bedrock")
+        assert response.status == 404
+        body = response.json()
+        assert body["extra_fields"]["raw_response"] == {"message": body["error"]["message"]}
 
     def test_cancel_while_canceling_is_idempotent(self):
         clock = clock_at()
@@ -432,13 +472,16 @@ class TestGatewayErrors:
 
 
 class TestIdsInPaths:
-    def test_bedrock_raw_slash_does_not_match_but_encoded_arn_and_job_id_do(self):
+    def test_bedrock_only_the_job_id_works_on_the_anthropic_route(self):
         world = SimWorld(clock_at())
         job = world.add_batch("bedrock", status="InProgress", total=5)
         header = provider_header("bedrock")
-        assert call(world, "GET", f"{LIST}/{job.id}", headers=header).status == 404
-        encoded = quote(job.id, safe="")
-        assert call(world, "GET", f"{LIST}/{encoded}", headers=header).json()["id"] == job.id
+        raw = call(world, "GET", f"{LIST}/{job.id}", headers=header)
+        assert raw.status == 200 and raw.body.startswith(b"<html>")  # the web UI's page
+        encoded = call(world, "GET", f"{LIST}/{quote(job.id, safe='')}", headers=header)
+        assert encoded.status == 400  # the gateway encodes the %2F once more
+        message = encoded.json()["error"]["message"]
+        assert "at 'jobIdentifier' failed to satisfy constraint" in message
         assert call(world, "GET", f"{LIST}/{job.job_id}", headers=header).json()["id"] == job.id
 
     def test_path_ids_are_percent_decoded_once(self):

@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bifrost_tui.gateway.counts import RequestCounts, Source, trusted_count_fields
+from bifrost_tui.gateway.management_models import KeyWire, ProviderWire
 from bifrost_tui.gateway.models import (
     Batch,
-    KeyWire,
-    ProviderWire,
     State,
     derive_state,
     parse_list_page,
@@ -167,6 +166,7 @@ def test_terminal_states_are_exactly_the_ended_ones() -> None:
     assert {s for s in State if s.terminal} == {
         State.ENDED_OK,
         State.ENDED_CANCELED,
+        State.ENDED_UNSURE,
         State.FAILED,
         State.EXPIRED,
     }

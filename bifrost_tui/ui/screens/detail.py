@@ -15,6 +15,7 @@ from bifrost_tui.core.live import describe_error
 from bifrost_tui.core.store import BatchStore, Key, ProviderStatus
 from bifrost_tui.formatting import (
     FUTURE_TIME_FIELDS,
+    NOT_RUN_OR_FAILED_WORDS,
     STATE_LABELS,
     absolute_local,
     absolute_utc,
@@ -24,9 +25,10 @@ from bifrost_tui.formatting import (
     field_relative,
     progress_bar,
     progress_fraction,
+    status_with_state,
 )
 from bifrost_tui.gateway.counts import COUNT_FIELDS, Source, trusted_count_fields
-from bifrost_tui.gateway.models import Batch
+from bifrost_tui.gateway.models import Batch, State
 from bifrost_tui.textsafe import safe_text
 from bifrost_tui.ui.screens.console_screen import ConsoleScreen
 
@@ -54,6 +56,14 @@ def lossy_notes(batch: Batch) -> list[str]:
             )
     if kind in ("bedrock", "gemini"):
         notes.append(f"{kind}: the gateway leaves expires_at empty for this provider.")
+    if batch.state is State.ENDED_UNSURE:
+        notes.append(
+            f"{kind}: the gateway says ended both for a completed and for a canceled batch; "
+            "only its OpenAI-format list tells them apart, and it has not been read for this "
+            "batch yet (a deep refresh, r, reads it)."
+        )
+    if batch.not_run_or_failed is not None:
+        notes.append(NOT_RUN_OR_FAILED_WORDS)
     if kind in ("openai", "azure"):
         notes.append(
             f"{kind}: ended_at is set only for completed batches; cancelled, failed and expired "
@@ -87,9 +97,8 @@ def render_detail(batch: Batch, now: datetime, stale: str | None = None) -> Text
         row("freshness", stale, "bold red")
     row("id", safe_text(batch.id), "bold")
     row("provider", safe_text(batch.provider))
-    row(
-        "status", f"{safe_text(batch.processing_status, 60)}  ({STATE_LABELS[batch.state]})", "bold"
-    )
+    status = safe_text(batch.processing_status, 60)
+    row("status", status_with_state(status, batch.state, "  "), "bold")
     row("cancellable", "yes" if batch.cancellable else "no")
     row("requests", counts_text(batch.request_counts))
     fraction = progress_fraction(batch.request_counts)
@@ -99,7 +108,11 @@ def render_detail(batch: Batch, now: datetime, stale: str | None = None) -> Text
     if counts is not None:
         for name in COUNT_FIELDS:
             value = getattr(counts, name)
-            row(f"  {name}", "? (not reported faithfully)" if value is None else str(value))
+            unsure = batch.not_run_or_failed if name == "errored" else None
+            if unsure is not None:
+                row(f"  {name}", f"? ({unsure} not run or failed)")
+            else:
+                row(f"  {name}", "? (not reported faithfully)" if value is None else str(value))
         if counts.total is not None:
             row("  total", str(counts.total))
     for name in TIME_FIELDS:

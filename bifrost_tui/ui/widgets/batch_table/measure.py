@@ -40,9 +40,15 @@ EXACT_TEXT_ROWS = 5_000
 #: Batches measured per bulk pass when every batch is measured again.
 _SLICE = 4096
 
-_ENDED_FAMILY = frozenset({State.ENDED_OK, State.ENDED_CANCELED})
+_ENDED_FAMILY = frozenset({State.ENDED_OK, State.ENDED_CANCELED, State.ENDED_UNSURE})
 #: States a batch whose raw status is in the ``ended`` family may get (see ``derive_state``).
-_ENDED_STATES = (State.ENDED_OK, State.ENDED_CANCELED, State.FAILED, State.EXPIRED)
+_ENDED_STATES = (
+    State.ENDED_OK,
+    State.ENDED_CANCELED,
+    State.ENDED_UNSURE,
+    State.FAILED,
+    State.EXPIRED,
+)
 
 #: Width of the REQUESTS cell by the digit lengths of its numbers (all its length depends on):
 #: ``counts_text`` runs once per distinct shape, not once per batch.

@@ -39,6 +39,7 @@ STATE_CLASSES: dict[State, str] = {
     State.CANCELING: "batch-table--state-canceling",
     State.ENDED_OK: "batch-table--state-ended",
     State.ENDED_CANCELED: "batch-table--state-canceled",
+    State.ENDED_UNSURE: "batch-table--state-ended",
     State.FAILED: "batch-table--state-failed",
     State.EXPIRED: "batch-table--state-expired",
     State.UNKNOWN: "batch-table--state-unknown",
