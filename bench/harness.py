@@ -163,7 +163,7 @@ class StubClient:
         # Nothing prepared for it: a first page that changed nothing.
         return ProviderListing(provider, ListingStatus.PARTIAL, first_page_only=True)
 
-    async def get_batch(self, provider: str, batch_id: str, *, kind: str | None = None) -> Batch:
+    async def get_batch(self, provider: str, batch_id: str, **_: Any) -> Batch:
         return self.batches[(provider, batch_id)]
 
 
@@ -187,6 +187,11 @@ class DeepStubClient(StubClient):
 
     async def key_reason(self, name: str) -> str | None:
         return None
+
+    async def batch_keys(self, name: str) -> Any:
+        from bifrost_tui.gateway.discovery import KeysRead
+
+        return KeysRead(None, None)  # not read: the batch routes, as the stub's listings are
 
     async def discover_providers(self, fallback: Sequence[str] | None = None, **_: Any) -> Any:
         from bifrost_tui.gateway.client import Discovery

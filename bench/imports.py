@@ -22,7 +22,7 @@ from bench.core import Row, ms
 from bench.startup import LAUNCHERS, _env
 
 #: Loaded by an action (a key, a screen, a listing's first page), never by the first frame
-#: (tests/house/test_first_frame_imports.py asserts the same list).
+#: (tests/house/test_first_frame_imports.py asserts it; the report lists it).
 NOT_IN_THE_FIRST_FRAME = (
     "bifrost_tui.sim",
     "bifrost_tui.core.export",

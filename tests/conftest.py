@@ -76,6 +76,14 @@ def world(clock: ManualClock, sim_seed: int) -> SimWorld:
 
 
 @pytest.fixture
+def batch_routes_only(world: SimWorld) -> SimWorld:
+    """``world`` as an older gateway without the passthrough prefixes (refused with a 404): for
+    tests that script the batch routes' answers, whose listing is then the one shown."""
+    world.faults.refuse_passthrough = 404
+    return world
+
+
+@pytest.fixture
 def sim_url(world: SimWorld) -> Iterator[str]:
     """The base URL of ``world`` served over real HTTP on loopback, stopped after the test."""
     server = serve(world)

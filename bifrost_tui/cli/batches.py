@@ -52,12 +52,18 @@ async def cmd_list(args: argparse.Namespace, conn: Connection) -> int:
         # The first pages leave as soon as the providers are known: at once when they are named
         # (``--provider``, a profile's ``providers``), else right after ``/api/providers``.
         if args.provider:
-            how: dict[str, Any] = {"named": args.provider, "discover": False}
+            # The management API is still read beside them: their kinds, and their batch keys
+            # for a complete listing through the passthrough prefix.
+            how: dict[str, Any] = {"named": args.provider}
         else:
             named = conn.settings.providers
             how = {"named": named, "fallback": named, "fallback_on_failure": True}
         found = await survey_counted(
-            client, deep=not args.first_page, progress=Progress(enabled=not args.json), **how
+            client,
+            deep=not args.first_page,
+            progress=Progress(enabled=not args.json),
+            listing=conn.settings.listing,
+            **how,
         )
     if found.error is not None:
         return report_error(found.error, args.json)

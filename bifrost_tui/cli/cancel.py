@@ -171,7 +171,11 @@ async def _select_listed(
 
     progress = Progress(enabled=not args.json)
     found = await survey_counted(
-        client, deep=True, progress=progress, named=names, discover=not names
+        client,
+        deep=True,
+        progress=progress,
+        named=names,
+        listing=conn.settings.listing,
     )
     if found.error is not None:
         raise found.error

@@ -191,6 +191,9 @@ class Profile(BaseModel):
     canceling_stuck_minutes: int = Field(default=30, ge=1, le=100_000)
     finalizing_stuck_minutes: int = Field(default=60, ge=1, le=100_000)
     bulk_concurrency: int = Field(default=8, ge=1, le=32)
+    #: How batches are listed: ``auto`` (each batch key pinned through the passthrough prefix
+    #: when the keys can be read, else the batch routes) or ``batch-routes`` (never passthrough).
+    listing: Literal["auto", "batch-routes"] = "auto"
 
     @model_validator(mode="before")
     @classmethod
@@ -368,6 +371,7 @@ class Profile(BaseModel):
             "canceling_stuck_minutes": self.canceling_stuck_minutes,
             "finalizing_stuck_minutes": self.finalizing_stuck_minutes,
             "bulk_concurrency": self.bulk_concurrency,
+            "listing": self.listing,
         }
 
 

@@ -71,6 +71,8 @@ class ResolvedConnection:
     canceling_stuck_minutes: int = 30
     finalizing_stuck_minutes: int = 60
     bulk_concurrency: int = 8
+    #: The profile's ``listing`` setting ("auto" or "batch-routes").
+    listing: Literal["auto", "batch-routes"] = "auto"
     warnings: tuple[str, ...] = ()
 
     def client_config(self) -> ClientConfig:
@@ -117,6 +119,7 @@ class ResolvedConnection:
             "accent": self.accent,
             "confirm": self.confirm,
             "allow_insecure_http": self.allow_insecure_http,
+            "listing": self.listing,
             "warnings": list(self.warnings),
         }
 
@@ -374,5 +377,6 @@ def resolve_connection(
         canceling_stuck_minutes=base.canceling_stuck_minutes,
         finalizing_stuck_minutes=base.finalizing_stuck_minutes,
         bulk_concurrency=base.bulk_concurrency,
+        listing=base.listing,
         warnings=tuple(dict.fromkeys(warnings)),
     )

@@ -44,6 +44,8 @@ class ProviderStatus:
     #: When its listings started failing (``None``: its last listing answered): the rows kept
     #: from before are stale since then.
     stale_since: datetime | None = None
+    #: The road its last deep listing took, in words ("passthrough, keys a, b"; "batch routes: …").
+    via: str | None = None
 
 
 @dataclass(frozen=True)

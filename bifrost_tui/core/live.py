@@ -38,7 +38,9 @@ from bifrost_tui.core.stuck import (
     note_phases,
 )
 from bifrost_tui.gateway.client import GatewayClient
+from bifrost_tui.gateway.discovery import BatchKey
 from bifrost_tui.gateway.errors import AuthRefused, GatewayError, GatewayTimeout, Unreachable
+from bifrost_tui.gateway.listing_strategy import Strategy
 from bifrost_tui.gateway.models import Batch, ProviderInfo
 from bifrost_tui.gateway.outcomes import CancelResult, ListingStatus, ProviderListing
 from bifrost_tui.gateway.survey import SurveyHooks, survey
@@ -79,6 +81,7 @@ class LiveSession:
         named_providers: Iterable[str] | None = None,
         fallback_providers: Iterable[str] | None = None,
         thresholds: Thresholds | None = None,
+        listing: str = "auto",
     ) -> None:
         self.client = client
         self.store = store
@@ -87,6 +90,10 @@ class LiveSession:
         #: (``fallback_providers`` is the older name of the same list).
         names = named_providers or fallback_providers
         self.named_providers = list(names) if names else None
+        #: The profile's ``listing`` setting, and the road each provider's last deep listing took:
+        #: its re-reads go the same way (pinned to the key that listed the batch).
+        self.listing = listing
+        self.strategies: dict[str, Strategy] = {}
         self.health: str | None = None
         #: ``health`` says the gateway did not answer (not what ``/health`` said): the next poll
         #: that gets an answer proves otherwise.
@@ -258,10 +265,12 @@ class LiveSession:
                 known=known,
                 discover=fresh,
                 hooks=SurveyHooks(on_providers, on_page, on_listing),
+                listing=self.listing,
             )
         finally:
             if health is not None:
                 await health
+        self.strategies.update(found.strategies)
         if found.error is not None:
             self._failed(found.error)
             return PollResult(diff=diff, error=found.error)
@@ -371,9 +380,20 @@ class LiveSession:
     async def _get(self, key: Key) -> Batch | None:
         provider, batch_id = key
         try:
-            return await self.client.get_batch(provider, batch_id, kind=self._kind(provider))
+            return await self.client.get_batch(
+                provider, batch_id, kind=self._kind(provider), key=self._pinned_key(key)
+            )
         except GatewayError:
             return None
+
+    def _pinned_key(self, key: Key) -> BatchKey | None:
+        """The batch key that listed ``key`` through the passthrough prefix, when its provider's
+        listing took that road: a re-read goes the same way and gets the native object."""
+        strategy = self.strategies.get(key[0])
+        batch = self.store.batches.get(key)
+        if strategy is None or not strategy.passthrough or batch is None:
+            return None
+        return next((k for k in strategy.keys if k.name in batch.listed_by), None)
 
     def _kind(self, provider: str) -> str:
         status = self.store.providers.get(provider)

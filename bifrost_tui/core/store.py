@@ -139,6 +139,7 @@ class BatchStore:
             status.listing = listing.status
             status.missing = listing.missing
         status.deep_seen = status.deep_seen or listing.deep or not listing.first_page_only
+        status.via = listing.via or status.via
         status.last_ok = now
         return self._fold(
             listing.provider,

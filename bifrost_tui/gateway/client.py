@@ -41,7 +41,10 @@ from bifrost_tui.gateway.discovery import (
     REASON_NO_BATCH_KEY,
     REASON_NOT_ALLOWED,
     REASON_UNSUPPORTED,
+    BatchKey,
     Discovery,
+    KeysRead,
+    batch_keys,
     fallback_discovery,
     key_reason,
     read_providers,
@@ -66,6 +69,7 @@ from bifrost_tui.gateway.models import (
     State,
 )
 from bifrost_tui.gateway.outcomes import CancelOutcome, CancelResult, ListingStatus, ProviderListing
+from bifrost_tui.gateway.passthrough import MAX_KEY_PAGES, KeyListing, get_pinned, list_pinned
 from bifrost_tui.gateway.reply import clean_text, decode_json, looks_like_html
 from bifrost_tui.gateway.settle import settle_batch
 
@@ -294,6 +298,11 @@ class GatewayClient:
         raises: a keys call that failed says nothing; ``discovery.key_reason``)."""
         return await key_reason(self._core, name)
 
+    async def batch_keys(self, name: str) -> KeysRead:
+        """``name``'s batch-enabled keys (id and name) from its keys call, and whether there is
+        none (never raises; ``discovery.batch_keys``)."""
+        return await batch_keys(self._core, name)
+
     async def list_providers(self) -> list[ProviderInfo]:
         """Providers from the management API, each with whether its batches can be listed: the
         provider list, then the keys of those it did not rule out, concurrently. Raises
@@ -379,11 +388,41 @@ class GatewayClient:
         )
         return list(listings)
 
-    async def get_batch(self, provider: str, batch_id: str, *, kind: str | None = None) -> Batch:
-        """One batch from its faithful route: ``GET /openai/v1/batches/{id}?provider=P`` for openai
-        and azure, ``GET /anthropic/v1/messages/batches/{id}`` for the others; raises
-        ``GatewayError``."""
+    async def list_pinned(
+        self,
+        provider: str,
+        key: BatchKey,
+        *,
+        kind: str | None = None,
+        max_pages: int = MAX_KEY_PAGES,
+        on_page: Callable[[list[Batch]], None] | None = None,
+    ) -> KeyListing:
+        """Every batch of one key through the provider's passthrough prefix, pinned with
+        ``x-bf-api-key-id`` (``passthrough.list_pinned``). Never raises: a refused route comes
+        back with ``refused`` set, any other failure as an ``ERROR`` or ``PARTIAL`` listing."""
         try:
+            return await list_pinned(
+                self._core, provider, kind or provider, key, max_pages=max_pages, on_page=on_page
+            )
+        except Exception as exc:
+            error = _unexpected(exc, "listing batches", str(provider))
+            return KeyListing(key, ListingStatus.ERROR, error=error)
+
+    async def get_batch(
+        self,
+        provider: str,
+        batch_id: str,
+        *,
+        kind: str | None = None,
+        key: BatchKey | None = None,
+    ) -> Batch:
+        """One batch from its faithful route: ``GET /openai/v1/batches/{id}?provider=P`` for openai
+        and azure, ``GET /anthropic/v1/messages/batches/{id}`` for the others; with ``key``, the
+        provider's native object through its passthrough prefix, pinned to that key (a batch of
+        another account is ``NotFound``). Raises ``GatewayError``."""
+        try:
+            if key is not None:
+                return await get_pinned(self._core, provider, kind or provider, key, batch_id)
             batch = await self._get_batch(provider, batch_id, kind or provider)
             return await settle_batch(self._core, provider, kind or provider, batch)
         except GatewayError:

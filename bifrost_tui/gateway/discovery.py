@@ -2,8 +2,9 @@
 
 Two steps, so a caller can start listings as soon as the first one answers: ``read_providers``
 reads ``GET /api/providers`` (one round trip) and marks what its answer alone rules out (a kind
-without batches, batch operations switched off in a custom provider's config); ``key_reason`` reads
-one provider's ``GET /api/providers/{p}/keys`` and says whether a batch-enabled key exists. Only
+without batches, batch operations switched off in a custom provider's config); ``batch_keys``
+reads one provider's ``GET /api/providers/{p}/keys``: its batch-enabled keys (id and name, each
+can be pinned with ``x-bf-api-key-id``) and whether there is none (``key_reason``). Only
 management data read successfully marks a provider not batch-capable: a provider's status and a
 keys call that failed never do (its batch routes are tried and their answer decides).
 """
@@ -22,7 +23,7 @@ from bifrost_tui.gateway.http import HttpCore
 from bifrost_tui.gateway.ids import encode_segment
 from bifrost_tui.gateway.management_models import KeyWire, ProviderWire
 from bifrost_tui.gateway.models import BATCH_PROVIDER_KINDS, STANDARD_BATCH_PROVIDERS, ProviderInfo
-from bifrost_tui.gateway.reply import decode_json
+from bifrost_tui.gateway.reply import clean_text, decode_json
 
 REASON_UNSUPPORTED = "unsupported provider for batches"
 REASON_NO_BATCH_KEY = "no batch-enabled key (enable 'Use for Batch APIs' on a key)"
@@ -74,31 +75,77 @@ async def read_providers(core: HttpCore) -> list[ProviderInfo]:
     return infos
 
 
-async def key_reason(core: HttpCore, name: str) -> str | None:
-    """``REASON_NO_BATCH_KEY`` when a keys list was read and holds no usable batch key, else
-    ``None`` (never raises).
+@dataclass(frozen=True, slots=True)
+class BatchKey:
+    """One batch-enabled key of a provider: its id (sent as ``x-bf-api-key-id`` to pin it) and
+    its name (what the operator sees). Never its value."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeysRead:
+    """What one provider's keys call said."""
+
+    #: ``REASON_NO_BATCH_KEY`` when the keys were read and none is usable for batches, else
+    #: ``None``.
+    reason: str | None
+    #: Every enabled key with ``use_for_batch_api``, in the gateway's order; ``None`` when the
+    #: keys call failed, or when a usable key has no id (it could not be pinned).
+    keys: tuple[BatchKey, ...] | None
+
+
+#: Longest key id or name kept from the keys call (a hostile gateway's text stays bounded).
+_MAX_KEY_TEXT = 120
+
+
+async def batch_keys(core: HttpCore, name: str) -> KeysRead:
+    """``GET /api/providers/{name}/keys``: its batch-enabled keys, and whether there is none
+    (never raises).
 
     A keys call that failed (a 500, a timeout, a refused connection, an answer that is not a keys
-    list) says nothing about the keys: the provider stays batch-capable, so its listing is tried
-    and fails or succeeds on its own, and its last good data is kept and shown stale instead of
-    silently dropping out of every later refresh.
+    list) says nothing about the keys: ``reason`` is ``None`` and ``keys`` is ``None``, so the
+    provider stays batch-capable, its listing is tried and fails or succeeds on its own, and its
+    last good data is kept and shown stale instead of silently dropping out of every later
+    refresh.
     """
     try:
         path = f"/api/providers/{encode_segment(name)}/keys"
         reply = await core.call("GET", path, route=Route.MANAGEMENT, provider=name)
         data = decode_json(reply)
     except Exception:
-        return None
-    keys = data.get("keys") if isinstance(data, dict) else data
-    if not isinstance(keys, list):
-        return None
-    for key in keys:
+        return KeysRead(None, None)
+    entries = data.get("keys") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        return KeysRead(None, None)
+    found: list[BatchKey] = []
+    pinnable = True
+    for entry in entries:
         try:
-            if KeyWire.model_validate(key).usable_for_batch:
-                return None
+            wire = KeyWire.model_validate(entry)
         except ValidationError:
             continue
-    return REASON_NO_BATCH_KEY
+        if not wire.usable_for_batch:
+            continue
+        key_id = wire.id.strip() if isinstance(wire.id, str) else ""
+        if not key_id or len(key_id) > _MAX_KEY_TEXT or clean_text(key_id) != key_id:
+            pinnable = False  # usable, but it cannot be named in a header
+            continue
+        shown = clean_text(wire.name or "", _MAX_KEY_TEXT) or key_id
+        found.append(BatchKey(key_id, shown))
+    if not found and pinnable:
+        return KeysRead(REASON_NO_BATCH_KEY, ())
+    ids = [k.id for k in found]
+    if not pinnable or len(set(ids)) != len(ids):
+        return KeysRead(None, None)
+    return KeysRead(None, tuple(found))
+
+
+async def key_reason(core: HttpCore, name: str) -> str | None:
+    """``REASON_NO_BATCH_KEY`` when a keys list was read and holds no usable batch key, else
+    ``None`` (never raises; ``batch_keys`` says how a failed keys call is read)."""
+    return (await batch_keys(core, name)).reason
 
 
 def with_key_reasons(

@@ -176,7 +176,7 @@ class _Collected:
             self.by_id = dict(list(self.by_id.items())[:n])
 
 
-def _capped_words(page: ListPage, cap: int, kept: int) -> str:
+def capped_words(page: ListPage, cap: int, kept: int) -> str:
     """Why a listing stopped at one of the memory caps, in words."""
     if page.truncated:
         return (
@@ -276,7 +276,7 @@ async def list_provider(
         collected.add(batch)
     if page.truncated or len(collected.by_id) > cap:
         collected.keep_first(cap)
-        notes = [_capped_words(page, cap, len(collected.by_id))]
+        notes = [capped_words(page, cap, len(collected.by_id))]
         if first_skipped:
             notes.append(_skipped_words(first_skipped))
         return listing(ListingStatus.PARTIAL, missing="; ".join(notes))
@@ -415,7 +415,7 @@ async def _deep_walk(
 
         if page.truncated or len(collected.by_id) > max_batches:
             collected.keep_first(max_batches)
-            stop = _capped_words(page, max_batches, len(collected.by_id))
+            stop = capped_words(page, max_batches, len(collected.by_id))
             break
         if following_key_cursor and page.items and new_ids == 0:
             # The other key's page brought nothing new: the gateway cannot reach that key.

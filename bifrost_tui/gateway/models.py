@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-
 from bifrost_tui.gateway.counts import (
     FAITHFUL,
     RequestCounts,
@@ -142,28 +140,6 @@ def _shared(value: str) -> str:
     return value
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class ListPageWire(_Wire):
-    """``{"data": [...], "has_more", "next_cursor"?}`` (also the OpenAI-format list)."""
-
-    data: list[Any]
-    has_more: bool = False
-    next_cursor: str | None = None
-
-    @field_validator("has_more", mode="before")
-    @classmethod
-    def _lenient_bool(cls, v: Any) -> bool:
-        return bool(v) if isinstance(v, bool | int) else False
-
-    @field_validator("next_cursor", mode="before")
-    @classmethod
-    def _lenient_str(cls, v: Any) -> str | None:
-        return v if isinstance(v, str) and v else None
-
-
 # --------------------------------------------------------------------------- status mapping
 
 # Bifrost status -> Anthropic processing_status (core/providers/anthropic/batch.go).
@@ -251,6 +227,10 @@ class Batch:
     results_url: str | None = None
     #: The Bifrost status when the object came in OpenAI shape (``cancelled``, ``completed``...).
     native_status: str | None = None
+    #: Names of the batch keys whose pinned listing or re-read showed this batch (never a key
+    #: value); empty when it was read through the batch routes, which do not say. Two names: the
+    #: keys share one account.
+    listed_by: tuple[str, ...] = ()
     #: The JSON object it came from: a dict, or once ``compact()``-ed the same as JSON bytes.
     raw_data: dict[str, Any] | bytes = field(
         default_factory=dict, compare=False, repr=False, hash=False
@@ -454,6 +434,7 @@ class Batch:
         source never overwrite those of a better one. Across a state change (active to ended,
         say) no count read before it survives: the newer object's counts stand alone, unknown
         where its source does not know them, until the faithful route is read again.
+        ``listed_by`` is the union of both (a batch seen under two keys names both).
         """
         if newer.source is Source.CANCEL:
             return replace(
@@ -461,6 +442,7 @@ class Batch:
                 processing_status=newer.processing_status or self.processing_status,
                 native_status=newer.native_status or self.native_status,
                 cancel_initiated_at=newer.cancel_initiated_at or self.cancel_initiated_at,
+                listed_by=_union(self.listed_by, newer.listed_by),
             )
         counts, counts_source = newer.request_counts, newer.counts_source
         reported = newer.reported_counts
@@ -479,12 +461,13 @@ class Batch:
         # The Anthropic route says only "ended" for a cancelled OpenAI-shaped batch: keep the
         # "cancelled" that a deep listing saw rather than turning it into ended-ok.
         native_status = newer.native_status or self.native_status
-        created_at = newer.created_at or self.created_at
-        expires_at = newer.expires_at or self.expires_at
-        ended_at = newer.ended_at or self.ended_at
-        cancel_initiated_at = newer.cancel_initiated_at or self.cancel_initiated_at
-        archived_at = newer.archived_at or self.archived_at
+        created_at = _time(self.created_at, newer.created_at)
+        expires_at = _time(self.expires_at, newer.expires_at)
+        ended_at = _time(self.ended_at, newer.ended_at)
+        cancel_initiated_at = _time(self.cancel_initiated_at, newer.cancel_initiated_at)
+        archived_at = _time(self.archived_at, newer.archived_at)
         results_url = newer.results_url or self.results_url
+        listed_by = _union(self.listed_by, newer.listed_by)
         if (
             counts is newer.request_counts
             and counts_source is newer.counts_source
@@ -496,6 +479,7 @@ class Batch:
             and cancel_initiated_at is newer.cancel_initiated_at
             and archived_at is newer.archived_at
             and results_url is newer.results_url
+            and listed_by is newer.listed_by
         ):
             # ``newer`` already says all there is (the usual case: a batch read again through
             # the route it was read from): no copy to build, a poll's changes cost less.
@@ -512,6 +496,7 @@ class Batch:
             cancel_initiated_at=cancel_initiated_at,
             archived_at=archived_at,
             results_url=results_url,
+            listed_by=listed_by,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -531,34 +516,33 @@ class Batch:
             "cancel_initiated_at": _iso(self.cancel_initiated_at),
             "archived_at": _iso(self.archived_at),
             "results_url": self.results_url,
+            # The names of the batch keys whose passthrough listing showed it (never a key value).
+            "listed_by": list(self.listed_by),
         }
+
+
+def _time(older: datetime | None, newer: datetime | None) -> datetime | None:
+    """A time read again: ``newer`` unless it is unknown, or the same second as ``older`` (a batch
+    route gives whole seconds where the provider's own object gives microseconds: no change)."""
+    if newer is None:
+        return older
+    if older is not None and older.replace(microsecond=0) == newer.replace(microsecond=0):
+        return older
+    return newer
+
+
+def _union(older: tuple[str, ...], newer: tuple[str, ...]) -> tuple[str, ...]:
+    """Both key-name tuples, older names first, each once (``newer`` itself when it holds all)."""
+    if not older or older == newer:
+        return newer
+    if not newer:
+        return older
+    extra = tuple(n for n in older if n not in newer)
+    return newer if not extra else tuple(dict.fromkeys(older + newer))
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    kinds: dict[type, str] = {str: "string", list: "array"}
-    return kinds.get(type(value), "value")
-
-
-def parse_list_page(data: Any) -> ListPageWire:
-    """Validate a list page; raises ``ValueError`` (pydantic's ``ValidationError`` is one)."""
-    if not isinstance(data, dict):
-        raise ValueError(f"not a batch list page (a JSON {_json_kind(data)}, not an object)")
-    if not isinstance(data.get("data"), list):
-        raise ValueError("not a batch list page (no 'data' array)")
-    try:
-        return ListPageWire.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError(f"not a batch list page: {exc.error_count()} problem(s)") from exc
 
 
 # --------------------------------------------------------------------------- providers

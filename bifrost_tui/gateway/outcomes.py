@@ -38,6 +38,10 @@ class ProviderListing:
     first_page_only: bool = False
     #: Why the provider cannot list batches, in the gateway's words, when ``status`` is unsupported.
     reason: str | None = None
+    #: Which road the listing took and why, in the words shown to the operator
+    #: (``listing_strategy.Strategy.why``): "passthrough, keys prod-a, prod-b", "batch routes:
+    #: no management access to the keys"...; ``None`` when no strategy was chosen.
+    via: str | None = None
 
     @classmethod
     def unsupported(cls, provider: str, reason: str, *, requests: int = 0) -> ProviderListing:
@@ -50,6 +54,7 @@ class ProviderListing:
             "missing": self.missing,
             "error": self.error.describe() if self.error is not None else None,
             "reason": self.reason,
+            "via": self.via,
             "count": len(self.batches),
         }
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bifrost_tui.gateway.models import Batch, parse_list_page
+from bifrost_tui.gateway.list_wire import parse_list_page
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.gateway.reply import Reply, decode_json
 
 #: A surrogate escape (``\\ud800``): the C streaming parser would turn a lone one into ``?`` and

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from bifrost_tui.gateway.counts import OPENAI_ROUTE_KINDS
-from bifrost_tui.gateway.discovery import REASON_NO_BATCH_KEY, Discovery
+from bifrost_tui.gateway.discovery import REASON_NO_BATCH_KEY, BatchKey, Discovery, KeysRead
 from bifrost_tui.gateway.errors import GatewayError
+from bifrost_tui.gateway.listing_strategy import Strategy, choose, refused
 from bifrost_tui.gateway.models import Batch, ProviderInfo
-from bifrost_tui.gateway.outcomes import ProviderListing
+from bifrost_tui.gateway.outcomes import ListingStatus, ProviderListing
+from bifrost_tui.gateway.passthrough import merge_keys
 
 if TYPE_CHECKING:
     from bifrost_tui.gateway.client import GatewayClient
@@ -57,6 +59,12 @@ class Survey:
     discovery: Discovery | None = None
     #: ``/api/providers`` failed and no provider was known, so nothing could be listed.
     error: GatewayError | None = None
+    #: The road each provider's deep listing took (``listing_strategy.py``), by provider name.
+    strategies: dict[str, Strategy] = field(default_factory=dict)
+
+
+#: "Some batch key, its id not read yet": asks ``choose`` whether the passthrough road is possible.
+_MAYBE = KeysRead(None, (BatchKey("?", "?"),))
 
 
 def _route(kind: str) -> bool:
@@ -66,11 +74,38 @@ def _route(kind: str) -> bool:
 class _Listings:
     """The listing task of each provider, started once per route, delivered as each finishes."""
 
-    def __init__(self, client: GatewayClient, deep: bool, hooks: SurveyHooks) -> None:
+    def __init__(self, client: GatewayClient, deep: bool, hooks: SurveyHooks, setting: str) -> None:
         self.client = client
         self.deep = deep
         self.hooks = hooks
+        self.setting = setting
         self.tasks: dict[str, tuple[ProviderInfo, asyncio.Task[ProviderListing]]] = {}
+        #: Each provider's road, settled once its keys are read (or known never to be).
+        self.roads: dict[str, asyncio.Future[Strategy]] = {}
+        #: The keys will not be read in this survey: every road is settled without them.
+        self.no_keys = False
+
+    def road(self, name: str) -> asyncio.Future[Strategy]:
+        if name not in self.roads:
+            self.roads[name] = asyncio.get_running_loop().create_future()
+        return self.roads[name]
+
+    def settle(self, info: ProviderInfo, keys: KeysRead | None) -> None:
+        road = self.road(info.name)
+        if not road.done():
+            road.set_result(choose(info.kind, keys, self.setting, provider=info.name))
+
+    def settle_all_without_keys(self, providers: Sequence[ProviderInfo]) -> None:
+        self.no_keys = True
+        for info in providers:
+            self.settle(info, None)
+
+    def may_pass(self, info: ProviderInfo) -> bool:
+        """Whether ``info``'s listing may take the passthrough road, once its keys are read."""
+        return choose(info.kind, _MAYBE, self.setting, provider=info.name).passthrough
+
+    def strategies(self) -> dict[str, Strategy]:
+        return {n: r.result() for n, r in self.roads.items() if r.done() and not r.cancelled()}
 
     def start(self, info: ProviderInfo) -> None:
         running = self.tasks.get(info.name)
@@ -92,12 +127,50 @@ class _Listings:
             if on_page is not None:
                 on_page(info.name, batches)
 
-        listing = await self.client.list_batches(
-            info.name, kind=info.kind, deep=self.deep, on_first_page=first_page
-        )
+        if not self.deep:
+            listing = await self.client.list_batches(info.name, kind=info.kind, deep=False)
+        elif self.no_keys or not self.may_pass(info):
+            # The batch routes whatever the keys say: one listing, its first page shown early.
+            listing = await self.client.list_batches(
+                info.name, kind=info.kind, deep=True, on_first_page=first_page
+            )
+            self.settle(info, None)
+            listing.via = self.road(info.name).result().why
+        else:
+            listing = await self._keyed(info, first_page)
         current = self.tasks.get(info.name)
         if self.hooks.on_listing is not None and current is not None and current[0] == info:
             self.hooks.on_listing(listing)
+        return listing
+
+    async def _keyed(
+        self, info: ProviderInfo, first_page: Callable[[list[Batch]], None]
+    ) -> ProviderListing:
+        """A provider that may list through the passthrough prefix: the batch routes' first page
+        at once (shown while the keys are read), then each batch key's batches, pinned, once the
+        keys say which; the batch routes' deep listing when they cannot (``via`` says why)."""
+        client, name, kind = self.client, info.name, info.kind
+        first = await client.list_batches(name, kind=kind, deep=False)
+        if first.status in (ListingStatus.ERROR, ListingStatus.UNSUPPORTED):
+            return first
+        if first.batches:
+            first_page(first.batches)
+        road = await self.road(name)
+        if road.passthrough:
+            keyed = await asyncio.gather(
+                *(client.list_pinned(name, k, kind=kind) for k in road.keys)
+            )
+            refusal = next((k.refused for k in keyed if k.refused), None)
+            if refusal is None:
+                return merge_keys(name, keyed, via=road.why)
+            road = refused(refusal)
+            self.roads[name] = asyncio.get_running_loop().create_future()
+            self.roads[name].set_result(road)
+        if first.status is ListingStatus.COMPLETE:
+            listing = first  # the first page held every batch the batch routes can show
+        else:
+            listing = await client.list_batches(name, kind=kind, deep=True)
+        listing.via = road.why
         return listing
 
     async def wait(self) -> dict[str, ProviderListing]:
@@ -125,6 +198,7 @@ async def survey(
     fallback: Sequence[str] | None = None,
     fallback_on_failure: bool = False,
     hooks: SurveyHooks | None = None,
+    listing: str = "auto",
 ) -> Survey:
     """List every batch-capable provider, in at most two round trips to the first rows.
 
@@ -135,7 +209,7 @@ async def survey(
     ``GatewayClient.discover_providers``). ``discover=False`` asks no management call at all.
     """
     hooks = hooks or SurveyHooks()
-    listings = _Listings(client, deep, hooks)
+    listings = _Listings(client, deep, hooks, listing)
     result = Survey()
     providers: list[ProviderInfo]
     if named:
@@ -166,21 +240,28 @@ async def survey(
             if discover:
                 # Let the listings send their first requests before any management call is built.
                 await asyncio.sleep(0)
-        if discover:
+        if not discover:
+            listings.settle_all_without_keys(providers)
+        else:
             await _discover(client, result, providers, named, fallback, fallback_on_failure)
+            management = result.discovery is not None and result.discovery.source == "management"
             if result.discovery is not None:
                 merged, recheck = _merge(providers, result.discovery, named)
                 if merged != providers or not providers:
                     publish(merged)
                 list_capable()
-                if result.discovery.source == "management":
-                    await _read_keys(client, listings, providers, publish, recheck)
+            if management:
+                await _read_keys(client, listings, providers, publish, recheck)
+            else:
+                listings.settle_all_without_keys(providers)  # no keys call will be made
         by_name = await listings.wait()
     except BaseException:
         listings.cancel_all()
         raise
     result.providers = providers
     result.listings = [by_name[p.name] for p in providers if p.batch_capable and p.name in by_name]
+    if deep:  # a light poll takes no road: it leaves the last deep poll's as they were
+        result.strategies = listings.strategies()
     return result
 
 
@@ -245,9 +326,13 @@ async def _read_keys(
     asked = [p for p in providers if p.batch_capable or p.name in recheck]
 
     async def one(info: ProviderInfo) -> tuple[str, str | None]:
-        return info.name, await client.key_reason(info.name)
+        keys = await client.batch_keys(info.name)
+        listings.settle(info, keys)
+        return info.name, keys.reason
 
     reasons = dict(await asyncio.gather(*(one(p) for p in asked)))
+    for info in providers:
+        listings.settle(info, None)  # a provider not asked (ruled out): no keys to go by
     changed = []
     for info in providers:
         if info.name not in reasons:

@@ -19,6 +19,7 @@ from bifrost_tui.sim import emit, results
 from bifrost_tui.sim.auth import dashboard_ok, virtual_key_value
 from bifrost_tui.sim.emit import GatewayFailure
 from bifrost_tui.sim.exchange import Answer, RouteContext, json_answer
+from bifrost_tui.sim.key_pin import UnknownKeyError, pinned_key
 from bifrost_tui.sim.model import ProviderConfig, SimBatch
 
 if TYPE_CHECKING:
@@ -130,10 +131,21 @@ def _latency_ms(ctx: RouteContext) -> int:
     return int(extra) + rng.randint(80, 420)
 
 
+def _slots(ctx: RouteContext, config: ProviderConfig) -> list[int]:
+    """The batch keys (indices in sorted order) this request may use: every one, or the one
+    ``x-bf-api-key-id`` pins (an id that is no batch key: Bifrost's 400)."""
+    keys = config.batch_keys()
+    try:
+        pin = pinned_key(ctx, config, keys)
+    except UnknownKeyError as exc:
+        raise _Fail(exc.failure) from None
+    return list(range(len(keys))) if pin is None else [keys.index(pin)]
+
+
 def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
     world = ctx.world
     name, kind = config.name, config.base
-    keys = config.batch_keys()
+    keys = _slots(ctx, config)
     key_index, native = 0, ""
     limit = 0
     if fmt == "a":
@@ -157,16 +169,17 @@ def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
             key_index, native = parsed
     cap = 100 if kind in ("openai", "azure") else 1000
     size = min(limit, cap) if limit > 0 else config.default_page_size
+    account = config.account_of(keys[key_index]) if key_index < len(keys) else -1
     if fmt == "a" and kind == "bedrock":
         # No page size reaches Bedrock from this route: its list returns every job of the key in
         # one answer (``has_more`` false), as recorded.
-        size = max(1, len(world.batches(name, key_index)))
+        size = max(1, len(world.batches(name, account)))
     if key_index >= len(keys):
         items: list[SimBatch] = []
         upstream_more = False
     else:
-        start = _native_start(world, name, kind, key_index, native)
-        items, upstream_more = world.page(name, key_index, start, size)
+        start = _native_start(world, name, kind, account, native)
+        items, upstream_more = world.page(name, account, start, size)
     has_more = upstream_more or key_index < len(keys) - 1
     now = world.now()
     views = [emit.bifrost_view(b, "list", now) for b in items]
@@ -176,7 +189,7 @@ def _list(ctx: RouteContext, fmt: str, config: ProviderConfig) -> Answer:
     next_cursor = None
     if upstream_more and items:
         if kind in ("gemini", "bedrock"):
-            native_next = _page_token(_native_start(world, name, kind, key_index, native) + size)
+            native_next = _page_token(_native_start(world, name, kind, account, native) + size)
         else:
             native_next = items[-1].id
         next_cursor = emit.serial_cursor(key_index, native_next)
@@ -283,7 +296,8 @@ def _lookup(
 ) -> tuple[SimBatch, str]:
     upstream_id = _upstream_id(ctx, fmt, config.base, raw=raw)
     batch = ctx.world.find(config.name, upstream_id)
-    if batch is None or batch.key_index >= len(config.batch_keys()):
+    accounts = {config.account_of(slot) for slot in _slots(ctx, config)}
+    if batch is None or batch.key_index not in accounts:
         # Every batch key is tried in turn; the last one's "not found" is what comes back.
         raise _Fail(emit.unknown_batch(config.base, upstream_id))
     return batch, upstream_id

@@ -31,6 +31,7 @@ DEFAULT_VK = "sk-bf-demo"
 PASSWORD_ENV = "BIFROST_SIM_PASSWORD"  # noqa: S105 - a variable name
 #: A year either way: enough for any test of a skewed clock, and inside datetime's range.
 MAX_CLOCK_SKEW = 366 * 86400.0
+MAX_KEYS_PER_PROVIDER = 16
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -53,7 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="exactly N batches per provider (default: a realistic 8-25)",
+        help="exactly N batches per provider account (default: a realistic 8-25)",
+    )
+    parser.add_argument(
+        "--keys-per-provider",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N batch keys per batch provider, each its own account (default 1)",
+    )
+    parser.add_argument(
+        "--shared-account",
+        action="store_true",
+        help="with --keys-per-provider, every key of a provider reaches the same account",
     )
     parser.add_argument(
         "--cancel-delay",
@@ -132,6 +145,8 @@ def run(
         clock,
         seed=args.seed,
         batches_per_provider=args.batches_per_provider,
+        keys_per_provider=args.keys_per_provider,
+        shared_account=args.shared_account,
         cancel_delay=args.cancel_delay,
         faults=Faults(
             latency=args.latency,
@@ -181,6 +196,8 @@ def _check(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
         return "--latency, --cancel-latency and --cancel-delay must not be negative"
     if args.batches_per_provider is not None and args.batches_per_provider < 0:
         return "--batches-per-provider must not be negative"
+    if not 1 <= args.keys_per_provider <= MAX_KEYS_PER_PROVIDER:
+        return f"--keys-per-provider must be between 1 and {MAX_KEYS_PER_PROVIDER}"
     if args.dashboard_auth and not env.get(PASSWORD_ENV):
         return f"--dashboard-auth needs the password in ${PASSWORD_ENV}"
     if args.auth_on_inference and not args.dashboard_auth:
@@ -207,6 +224,9 @@ def _banner(
     if args.dashboard_auth:
         scope = "management and batch routes" if args.auth_on_inference else "management routes"
         lines.append(f"  dashboard auth on ({scope}; password from ${PASSWORD_ENV})")
+    if args.keys_per_provider > 1:
+        accounts = "sharing one account" if args.shared_account else "each its own account"
+        lines.append(f"  keys: {args.keys_per_provider} batch keys per provider, {accounts}")
     if args.clock_skew:
         lines.append(f"  clock: {args.clock_skew:+g}s from this machine's (--clock-skew)")
     if args.latency or args.error_rate or args.cancel_latency:

@@ -70,17 +70,26 @@ def populate_demo(world: SimWorld, per_provider: int | None = None) -> None:
     """Fill ``world`` with each batch provider's history up to the clock's now."""
     t0 = world.now()
     for name in world.batch_providers():
-        kind = world.providers[name].base
+        config = world.providers[name]
+        kind = config.base
+        plans: list[dict[str, Any]] = []
         rng = random.Random(f"{world.seed}:demo:{name}")
-        count = per_provider if per_provider is not None else rng.randint(8, 25)
-        scenarios = [s for s in _BASE if _fits(s, kind)][:count]
-        pool = [s for s in _WEIGHTS if _fits(s, kind)]
-        weights = [_WEIGHTS[s] for s in pool]
-        if count > len(scenarios):
-            scenarios += rng.choices(pool, weights, k=count - len(scenarios))
-        # A large world spreads over more history so the day's view stays readable.
-        window = min(28 * DAY, max(3 * DAY, count * 600))
-        plans = [_plan(scenario, kind, t0, window, rng) for scenario in scenarios]
+        for account in range(config.accounts()):
+            # Account 0 draws from the provider's own stream: a one-key world is unchanged.
+            if account:
+                rng = random.Random(f"{world.seed}:demo:{name}:{account}")
+            count = per_provider if per_provider is not None else rng.randint(8, 25)
+            scenarios = [s for s in _BASE if _fits(s, kind)][:count]
+            pool = [s for s in _WEIGHTS if _fits(s, kind)]
+            weights = [_WEIGHTS[s] for s in pool]
+            if count > len(scenarios):
+                scenarios += rng.choices(pool, weights, k=count - len(scenarios))
+            # A large world spreads over more history so the day's view stays readable.
+            window = min(28 * DAY, max(3 * DAY, count * 600))
+            for scenario in scenarios:
+                plan = _plan(scenario, kind, t0, window, rng)
+                plan["key_index"] = account
+                plans.append(plan)
         plans.sort(key=lambda p: p["created_at"])
         for plan in plans:
             _add(world, name, kind, plan, rng)
@@ -104,6 +113,9 @@ def arrival_batch(world: SimWorld, provider: str, created: int, rng: random.Rand
         plan["fail_at"] = start if kind in ("openai", "azure") else start + 600
     # Ids from the arrival stream itself, so arrivals never shift other batches' ids.
     plan["id"] = world.new_id(world.providers[provider], rng)
+    accounts = world.providers[provider].accounts()
+    if accounts > 1:
+        plan["key_index"] = rng.randrange(accounts)
     _add(world, provider, kind, plan, rng)
 
 

@@ -86,6 +86,8 @@ class RouteContext:
     provider: str | None = None
     #: Set by a route whose body is streamed (the answer's body is then empty).
     stream: BodyStream | None = None
+    #: The provider key a route used (pinned by ``x-bf-api-key-id`` or chosen), when one was.
+    key_id: str | None = None
 
     def q(self, name: str) -> str | None:
         values = self.query.get(name)

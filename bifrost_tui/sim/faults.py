@@ -82,6 +82,9 @@ class Faults:
 
     - ``cut_body_after``: every body stops after this many bytes and the connection drops
       (``httpx.RemoteProtocolError`` mid-body): an interrupted stream.
+    - ``refuse_passthrough``: every request under a passthrough prefix (on a provider's knobs:
+      that provider's prefix) is refused with this status: 404 ``Not Found`` as a gateway without
+      the passthrough routes answers, 403 (or another status) as a reverse proxy's HTML page.
     """
 
     latency: float = 0.0
@@ -94,6 +97,7 @@ class Faults:
     drop_cancel_after_send: bool = False
     cancel_latency: float = 0.0
     cut_body_after: int | None = None
+    refuse_passthrough: int | None = None
     scripted: deque[ScriptedFault] = field(default_factory=deque)
 
     def fail_next(
@@ -175,4 +179,5 @@ class Faults:
         self.drop_cancel_after_send = False
         self.cancel_latency = 0.0
         self.cut_body_after = None
+        self.refuse_passthrough = None
         self.scripted.clear()

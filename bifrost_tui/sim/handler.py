@@ -28,6 +28,7 @@ from bifrost_tui.sim.exchange import (
 )
 from bifrost_tui.sim.faults import Faults, ScriptedFault, proxy_error_body
 from bifrost_tui.sim.management_routes import MANAGEMENT_ROUTES
+from bifrost_tui.sim.passthrough import classify, passthrough_route, refusal
 from bifrost_tui.sim.routes import OPEN_ROUTES, OPS, match
 
 if TYPE_CHECKING:
@@ -78,6 +79,11 @@ def _handle(world: SimWorld, request: SimRequest) -> SimResponse:
                 SimResponse(status, [("content-type", "text/html")], proxy_error_body(status)),
                 knobs,
             )
+
+    refused = next((f.refuse_passthrough for f in knobs if f.refuse_passthrough), None)
+    if route == "passthrough" and refused:
+        _log(ctx, refused, handled=False)
+        return _finish(SimResponse(*refusal(refused)), knobs)
 
     world.advance()
     if isinstance(matched, tuple):
@@ -168,6 +174,9 @@ def _classify(ctx: RouteContext) -> tuple[str | None, str | None]:
         return op, provider
     if route in ("provider", "keys"):
         return route, ctx.params.get("provider")
+    if route == "passthrough":
+        provider = ctx.params["provider"]
+        return classify(ctx.request.method.upper(), provider, ctx.params["rest"]), provider
     return (None if route == "unmatched" else route), None
 
 
@@ -186,6 +195,7 @@ def _log(ctx: RouteContext, status: int | None, *, handled: bool) -> None:
             handled=handled,
             header_names=tuple(sorted(request.headers)),
             at=ctx.world.clock.now(),
+            key_id=ctx.key_id,
         )
     )
 
@@ -195,6 +205,8 @@ def _dispatch(ctx: RouteContext) -> Answer:
     world = ctx.world
     if route.startswith(("a_", "o_", "v_")):
         return batch_route(ctx)
+    if route == "passthrough":
+        return passthrough_route(ctx)
     if world.dashboard_auth is not None and route not in OPEN_ROUTES and not dashboard_ok(ctx):
         return json_answer(401, emit.unauthorized_body())
     return MANAGEMENT_ROUTES[route](ctx)

@@ -336,6 +336,9 @@ class ProviderConfig:
     #: Upstream default page size (the Anthropic-format list returns exactly one such page; for
     #: Bedrock no size reaches the upstream there, and every job comes back).
     default_page_size: int = 20
+    #: Every batch key reaches the same upstream account (two keys of one workspace): each key
+    #: sees every batch of the provider. Otherwise each batch key is its own account.
+    shared_account: bool = False
 
     def __post_init__(self) -> None:
         if self.kind is None:
@@ -361,6 +364,14 @@ class ProviderConfig:
             k for k in self.keys or [] if k.use_for_batch_api is True and k.enabled is not False
         ]
         return sorted(keys, key=lambda k: k.id or "")
+
+    def account_of(self, key_index: int) -> int:
+        """The account (batch list) a batch key reaches: its own, or 0 when keys share one."""
+        return 0 if self.shared_account else key_index
+
+    def accounts(self) -> int:
+        """How many distinct upstream accounts the batch keys reach (at least 1)."""
+        return 1 if self.shared_account else max(1, len(self.batch_keys()))
 
     def operation_allowed(self, op: str) -> bool:
         if self.allowed_requests is None:
@@ -403,3 +414,48 @@ def as_unix(value: Any) -> int | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)  # naive means UTC here, never local time
     return int(value.timestamp())
+
+
+def standard_providers(
+    *, groq: bool = True, keys_per_provider: int = 1, shared_account: bool = False
+) -> list[ProviderConfig]:
+    """The five batch-capable providers with ``keys_per_provider`` batch keys each
+    (``{name}-batch``, ``{name}-batch-2``, ...; each its own account unless ``shared_account``),
+    plus groq (no batch support, and its key not batch-enabled, as the UI hides the toggle)."""
+    if keys_per_provider < 1:
+        raise ValueError("keys_per_provider must be at least 1")
+    redacted = {
+        "anthropic": "sk-a************************Qx7w",
+        "openai": "sk-p************************k3Qz",
+        "azure": "3f2b************************9c1d",
+        "bedrock": "AKIA************************7XKQ",
+        "gemini": "AIza************************fE2s",
+    }
+    configs = [
+        ProviderConfig(
+            name,
+            keys=[
+                KeyConfig(
+                    name=f"{name}-batch" if n == 1 else f"{name}-batch-{n}",
+                    redacted=redacted[name] if n == 1 else f"{redacted[name][:-1]}{n}",
+                )
+                for n in range(1, keys_per_provider + 1)
+            ],
+            shared_account=shared_account,
+        )
+        for name in ("anthropic", "azure", "bedrock", "gemini", "openai")
+    ]
+    if groq:
+        configs.append(
+            ProviderConfig(
+                "groq",
+                keys=[
+                    KeyConfig(
+                        name="groq-main",
+                        use_for_batch_api=False,
+                        redacted="gsk_************************Lm2p",
+                    )
+                ],
+            )
+        )
+    return configs

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from bifrost_tui.sim.passthrough import PASSTHROUGH_PREFIXES
+
 #: Every (method, path template, route name) the simulator serves.
 ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/health", "health"),
@@ -48,8 +50,15 @@ OPS = {
 
 def match(method: str, raw_path: str) -> tuple[str, dict[str, str]] | str | None:
     """Route name and percent-decoded params; ``"405"`` for a known path with another method;
-    ``None`` when nothing matches. A raw ``/`` inside an id splits the segment: no match."""
+    ``None`` when nothing matches. A raw ``/`` inside an id splits the segment: no match.
+    Anything under a passthrough prefix is route ``"passthrough"`` (params ``provider`` and the
+    raw ``rest`` of the path): the provider decides what it serves."""
     segments = tuple(raw_path.strip("/").split("/")) if raw_path.strip("/") else ()
+    if segments and segments[0] in PASSTHROUGH_PREFIXES:
+        return "passthrough", {
+            "provider": PASSTHROUGH_PREFIXES[segments[0]],
+            "rest": "/".join(segments[1:]),
+        }
     if raw_path.endswith("/") and raw_path != "/":
         return None
     path_known = False

@@ -28,7 +28,6 @@ from bifrost_tui.sim.model import (
     EXPIRY_HOURS,
     Counts,
     DashboardAuth,
-    KeyConfig,
     Phase,
     ProviderConfig,
     SimBatch,
@@ -37,6 +36,7 @@ from bifrost_tui.sim.model import (
     native_status,
     phase_of,
 )
+from bifrost_tui.sim.model import standard_providers as standard_providers  # re-exported
 from bifrost_tui.sim.progression import next_event, start_cancel, step
 from bifrost_tui.sim.results import ResultsSpec, shape_results
 
@@ -48,36 +48,6 @@ SIM_VERSION = "v1.5.1-sim (bifrost-tui simulator)"
 #: Default seconds of simulated time a cancel spends in cancelling/canceling before it ends.
 DEFAULT_CANCEL_DELAY = 20.0
 _UNSET: Any = object()
-
-
-def standard_providers(*, groq: bool = True) -> list[ProviderConfig]:
-    """The five batch-capable providers with one batch key each, plus groq (no batch support, and
-    its key not batch-enabled, as the UI hides the toggle for it)."""
-    redacted = {
-        "anthropic": "sk-a************************Qx7w",
-        "openai": "sk-p************************k3Qz",
-        "azure": "3f2b************************9c1d",
-        "bedrock": "AKIA************************7XKQ",
-        "gemini": "AIza************************fE2s",
-    }
-    configs = [
-        ProviderConfig(name, keys=[KeyConfig(name=f"{name}-batch", redacted=redacted[name])])
-        for name in ("anthropic", "azure", "bedrock", "gemini", "openai")
-    ]
-    if groq:
-        configs.append(
-            ProviderConfig(
-                "groq",
-                keys=[
-                    KeyConfig(
-                        name="groq-main",
-                        use_for_batch_api=False,
-                        redacted="gsk_************************Lm2p",
-                    )
-                ],
-            )
-        )
-    return configs
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +67,9 @@ class RequestRecord:
     handled: bool
     header_names: tuple[str, ...]
     at: datetime
+    #: The provider key the request went out with, when one key was used (pinned with
+    #: ``x-bf-api-key-id`` or chosen per request on a passthrough route): its id, never a value.
+    key_id: str | None = None
 
 
 class SimWorld:
@@ -139,6 +112,8 @@ class SimWorld:
         self.sessions: set[str] = set()
         self._rng = random.Random(f"{seed}:world")
         self.fault_rng = random.Random(f"{seed}:faults")
+        #: Picks the key of an unpinned passthrough request (one draw per such request).
+        self.key_rng = random.Random(f"{seed}:passthrough-keys")
         self._seq = 0
         self._event_seq = 0
         self._heap: list[tuple[int, int, str, str]] = []
@@ -157,13 +132,21 @@ class SimWorld:
     def demo(cls, clock: Clock, seed: int = 7, **opts: Any) -> SimWorld:
         """A world that looks lived-in: 8-25 batches per provider in a realistic mix of states.
 
-        ``batches_per_provider=N`` makes exactly N per provider (benchmarks: 10,000 is quick);
+        ``batches_per_provider=N`` makes exactly N per provider account (benchmarks: 10,000 is
+        quick); ``keys_per_provider=K`` gives each batch provider K batch keys, each its own account
+        holding its own batches, unless ``shared_account=True`` (one account the K keys share);
         ``arrival_interval`` (default 900 s) keeps new batches coming; every other keyword goes to
         the constructor.
         """
         from bifrost_tui.sim.demo import populate_demo
 
         per_provider = opts.pop("batches_per_provider", None)
+        keys_per_provider = opts.pop("keys_per_provider", 1)
+        shared_account = opts.pop("shared_account", False)
+        if "providers" not in opts:
+            opts["providers"] = standard_providers(
+                keys_per_provider=keys_per_provider, shared_account=shared_account
+            )
         opts.setdefault("arrival_interval", 900.0)
         world = cls(clock, seed=seed, **opts)
         populate_demo(world, per_provider)

@@ -122,6 +122,7 @@ class BifrostApp(CancellingApp):
             self.clock,
             fallback_providers=self.connection.settings.providers,
             thresholds=Thresholds.from_settings(self.connection.settings),
+            listing=self.connection.settings.listing,
         )
         self.main_screen = MainScreen()
         self.push_screen(self.main_screen)

@@ -171,8 +171,10 @@ def test_an_ids_file_that_is_not_utf8_is_a_usage_error_and_sends_nothing(
 def test_partial_listing_refuses_unless_allowed(run_cli, world, sim_url):
     for i in range(25):  # more than the Anthropic route's first page
         world.add_batch("anthropic", id=f"msgbatch_extra_{i:02d}", status="in_progress", total=3)
-    # The deep route is blocked (an operator may block /openai): the listing stays partial.
+    # The deep route is blocked (an operator may block /openai) on an older gateway without the
+    # passthrough prefixes: the listing stays partial.
     world.faults.fail_next(404, "not found", path="/openai/v1/batches", times=50)
+    world.faults.refuse_passthrough = 404
     code, _, err = run_cli(
         "batches",
         "cancel",

@@ -16,6 +16,10 @@ from tests.support.reliability import dangerous_in
 LIST = "/anthropic/v1/messages/batches"
 
 
+#: These tests script the batch routes' answers.
+pytestmark = pytest.mark.usefixtures("batch_routes_only")
+
+
 @pytest.fixture
 def sim_seed() -> int:
     return 9

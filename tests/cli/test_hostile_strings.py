@@ -33,6 +33,10 @@ SHOWN_ZERO_WIDTH = "msgbatch_zw\\u200bsp"
 CANNOT_SEND = "the batch id is not valid text (lone surrogate U+D800 at position 9)"
 
 
+#: These tests script the batch routes' answers.
+pytestmark = pytest.mark.usefixtures("batch_routes_only")
+
+
 @pytest.fixture
 def sim_seed() -> int:
     return 9
@@ -98,7 +102,9 @@ def serve_hostile_listing(world: SimWorld, *, times: int = 1) -> None:
 
 
 def listing_only(world: SimWorld) -> None:
-    """The scripted listing answers the listing itself, never a read of one batch."""
+    """The scripted listing answers the listing itself, never a read of one batch; the batch
+    routes list (the passthrough prefix refused, as by an older gateway)."""
+    world.faults.refuse_passthrough = 404
     for fault in world.faults.scripted:
         fault.path = LIST
     original = world.faults.take_scripted
@@ -315,7 +321,18 @@ def test_list_under_an_ascii_or_c_locale_never_dies_on_encoding(world, sim_url, 
     env |= locale
     for fmt in ([], ["--csv"]):
         done = subprocess.run(
-            [sys.executable, "-m", "bifrost_tui", "batches", "list", "--url", sim_url, *fmt],
+            [
+                sys.executable,
+                "-m",
+                "bifrost_tui",
+                "batches",
+                "list",
+                "--url",
+                sim_url,
+                "--provider",
+                "anthropic",
+                *fmt,
+            ],  # the one provider whose listing is scripted
             env=env,
             capture_output=True,
             timeout=60,

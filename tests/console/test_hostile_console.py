@@ -80,6 +80,7 @@ def assert_safe(app, where: str) -> str:
 
 async def test_hostile_batches_are_shown_literally_on_every_screen():
     r, _ = rig()
+    r.world.faults.refuse_passthrough = 404  # the batch routes list: their answer is scripted
     r.world.faults.fail_next(
         200, hostile_page(), method="GET", path=LIST, provider="anthropic", times=1000
     )

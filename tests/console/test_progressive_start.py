@@ -194,12 +194,25 @@ async def test_a_deep_listing_still_running_is_partial_and_the_cursor_keeps_its_
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+        await pilot.press("down")  # the operator puts the cursor on a batch
+        await pilot.pause()
         kept = table.cursor_key
         assert kept is not None
         await finish(app, pilot, transport)
         assert app.listing_pending is None
         assert len(app.store.batches) > 500  # the later pages landed
         assert table.cursor_key == kept
+
+
+async def test_an_untouched_cursor_ends_the_start_on_the_top_batch():
+    app, _world, transport = console(later_pages, batches_per_provider=150)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = main_screen(app).table
+        await until(pilot, lambda: table.row_count > 0, "the first rows")
+        await finish(app, pilot, transport)
+        assert app.listing_pending is None
+        # Not the batch that happened to be painted first: the top of the finished view.
+        assert table.cursor_row == 0 and table.cursor_key == app.store.view()[0]
 
 
 async def test_flagged_view_says_which_providers_are_still_listing():

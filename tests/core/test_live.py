@@ -65,12 +65,17 @@ async def test_light_poll_costs_one_first_page_per_provider(rig):
         p: "/openai/v1/batches" if p in ("openai", "azure") else "/anthropic/v1/messages/batches"
         for p in batch_providers(world)
     }
-    rereads = world.requests(op="batch_retrieve")
+    rereads = world.requests(op="batch_retrieve") + world.requests(op="passthrough_retrieve")
     assert len(rereads) <= MAX_ACTIVE_REREADS
+    # Re-reads go the way the last deep listing went: through the passthrough prefix, pinned to
+    # the batch's key, for anthropic, openai and azure; the faithful batch route for the others.
+    routes = {
+        "anthropic": "/anthropic_passthrough/v1/messages/batches/",
+        "openai": "/openai_passthrough/v1/batches/",
+        "azure": "/azure_passthrough/openai/v1/batches/",
+    }
     assert all(
-        r.path.startswith("/openai/v1/batches/")
-        if r.provider in ("openai", "azure")
-        else r.path.startswith("/anthropic/v1/messages/batches/")
+        r.path.startswith(routes.get(r.provider or "", "/anthropic/v1/messages/batches/"))
         for r in rereads
     )
     assert not world.requests(method="POST")
@@ -79,9 +84,11 @@ async def test_light_poll_costs_one_first_page_per_provider(rig):
 
 async def test_a_deep_poll_costs_what_the_readme_says(rig):
     # "What a refresh costs": health, version, providers, one keys call per provider whose kind
-    # can do batches; openai and azure page the OpenAI-format list by 100; the others take the
-    # Anthropic-format first page (20 items) and one OpenAI-format page when it says has_more, or
-    # (bedrock and gemini) when it holds a batch whose "ended" does not say completed or canceled.
+    # can do batches; anthropic, openai and azure (one batch key each here) take their batch
+    # route's first page, then page their key's batches through the passthrough prefix (by 1,000
+    # for anthropic, 100 for the others); bedrock and gemini take the Anthropic-format first page
+    # (20 items) and one OpenAI-format page when it says has_more, or when it holds a batch whose
+    # "ended" does not say completed or canceled.
     session, world, _ = rig
     await session.poll(deep=True)
     seen = Counter((r.op, r.provider, r.path) for r in world.request_log)
@@ -89,11 +96,19 @@ async def test_a_deep_poll_costs_what_the_readme_says(rig):
         {("health", None, "/health"): 1, ("version", None, "/api/version"): 1}
     )
     expected[("providers", None, "/api/providers")] = 1
+    passthrough = {
+        "anthropic": ("/anthropic_passthrough/v1/messages/batches", 1000),
+        "openai": ("/openai_passthrough/v1/batches", 100),
+        "azure": ("/azure_passthrough/openai/v1/batches", 100),
+    }
     for p in batch_providers(world):
         n = len(world.batches(p))
         expected[("keys", p, f"/api/providers/{p}/keys")] = 1
-        if p in ("openai", "azure"):
-            expected[("batch_list", p, "/openai/v1/batches")] = max(1, math.ceil(n / 100))
+        if p in passthrough:
+            first = "/anthropic/v1/messages/batches" if p == "anthropic" else "/openai/v1/batches"
+            expected[("batch_list", p, first)] = 1
+            path, page = passthrough[p]
+            expected[("passthrough_list", p, path)] = max(1, math.ceil(n / page))
         else:
             expected[("batch_list", p, "/anthropic/v1/messages/batches")] = 1
             ended = any(
@@ -131,7 +146,7 @@ async def test_light_poll_rereads_active_batches_the_first_pages_missed(rig):
     world.clear_request_log()
     clock.advance(5)
     await session.poll(deep=False)
-    reread = [r.path for r in world.requests(op="batch_retrieve")]
+    reread = [r.path for r in world.requests(op="passthrough_retrieve")]  # its key's route
     assert any(path.endswith("/" + old.id) for path in reread)
     assert len(reread) <= MAX_ACTIVE_REREADS
 

@@ -103,7 +103,7 @@ async def test_light_polls_reread_every_active_batch_off_the_first_pages_in_turn
             await session.poll(deep=True)
         world.clear_request_log()
         await session.poll(deep=False)
-        reads = world.requests(op="batch_retrieve")
+        reads = world.requests(op="batch_retrieve") + world.requests(op="passthrough_retrieve")
         per_poll.append([retrieved_key(session, r.provider, r.path) for r in reads])
 
     assert all(len(keys) == MAX_ACTIVE_REREADS for keys in per_poll)  # the cap, always used
@@ -168,7 +168,8 @@ async def test_the_rotation_follows_batches_that_start_end_and_are_cancelled_bet
         world.clear_request_log()
         diff = await reread_active(exclude)
         got = [
-            retrieved_key(session, r.provider, r.path) for r in world.requests(op="batch_retrieve")
+            retrieved_key(session, r.provider, r.path)
+            for r in world.requests(op="batch_retrieve") + world.requests(op="passthrough_retrieve")
         ]
         picks.append((expected, got))
         seen_active.append(set(active))

@@ -26,8 +26,9 @@ from bifrost_tui.gateway import pages as pages_module
 from bifrost_tui.gateway.client import ClientConfig, GatewayClient
 from bifrost_tui.gateway.counts import Source
 from bifrost_tui.gateway.errors import BadResponse
+from bifrost_tui.gateway.list_wire import parse_list_page
 from bifrost_tui.gateway.listing import MAX_PAGE_ITEMS, MAX_PROVIDER_BATCHES
-from bifrost_tui.gateway.models import Batch, parse_list_page
+from bifrost_tui.gateway.models import Batch
 from bifrost_tui.gateway.outcomes import ListingStatus
 from bifrost_tui.gateway.pages import ListPage, read_list_page
 from bifrost_tui.gateway.reply import Reply, decode_json

@@ -17,27 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.imports import NOT_IN_THE_FIRST_FRAME  # the one list: its report names it too
+
 pytestmark = pytest.mark.slow
 
-#: Loaded by an action (a key, a screen, a listing's first page), never by the first frame.
-NOT_IN_THE_FIRST_FRAME = (
-    "bifrost_tui.sim",
-    "bifrost_tui.core.export",
-    "bifrost_tui.core.results",
-    "bifrost_tui.audit.render",
-    "bifrost_tui.gateway.batch_results",
-    "bifrost_tui.ui.screens.audit",
-    "bifrost_tui.ui.screens.bulk",
-    "bifrost_tui.ui.screens.confirm",
-    "bifrost_tui.ui.screens.detail",
-    "bifrost_tui.ui.screens.events",
-    "bifrost_tui.ui.screens.flagged",
-    "bifrost_tui.ui.screens.help",
-    "bifrost_tui.ui.screens.jump",
-    "bifrost_tui.ui.screens.profiles",
-    "bifrost_tui.ui.screens.results",
-    "ijson",
-)
 #: A one-shot command without ``--demo`` loads none of these.
 NOT_IN_THE_CLI = ("textual", "rich", "bifrost_tui.sim")
 

@@ -153,6 +153,7 @@ def test_batches_list_names_the_second_key_not_a_1000_batch_cap(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     world = two_key_world()
+    world.faults.refuse_passthrough = 404  # the batch routes only, as on an older gateway
     server = serve(world)
     try:
         main(["batches", "list", "--url", server.url])

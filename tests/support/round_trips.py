@@ -13,7 +13,8 @@ MANAGEMENT = ("/health", "/api/version", "/api/providers")
 
 
 def label_of(request: httpx.Request) -> str:
-    """``first-page P``, ``page P`` (a later page), ``get P``, or the path for the others."""
+    """``first-page P``, ``page P`` (a later page), ``get P``, ``passthrough K`` (a key's native
+    listing through a passthrough prefix), or the path for the others."""
     path = request.url.path
     query = parse_qs(request.url.query.decode())
     provider = request.headers.get("x-model-provider") or (query.get("provider") or [""])[0]
@@ -21,6 +22,9 @@ def label_of(request: httpx.Request) -> str:
         return f"{'page' if 'after' in query else 'first-page'} {provider}"
     if path.startswith(("/anthropic/v1/messages/batches/", "/openai/v1/batches/")):
         return f"get {provider}"
+    head = path.split("/")[1] if path.count("/") > 1 else ""
+    if head.endswith("_passthrough"):
+        return f"passthrough {head.removesuffix('_passthrough')}"  # a key's native listing
     return path
 
 

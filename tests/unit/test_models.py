@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bifrost_tui.gateway.counts import RequestCounts, Source, trusted_count_fields
+from bifrost_tui.gateway.list_wire import parse_list_page
 from bifrost_tui.gateway.management_models import KeyWire, ProviderWire
 from bifrost_tui.gateway.models import (
     Batch,
     State,
     derive_state,
-    parse_list_page,
     parse_timestamp,
     to_processing_status,
 )

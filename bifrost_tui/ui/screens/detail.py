@@ -97,6 +97,9 @@ def render_detail(batch: Batch, now: datetime, stale: str | None = None) -> Text
         row("freshness", stale, "bold red")
     row("id", safe_text(batch.id), "bold")
     row("provider", safe_text(batch.provider))
+    if batch.listed_by:
+        # Two names: the keys share one account (the gateway holds both).
+        row("listed by key", ", ".join(safe_text(n, 60) for n in batch.listed_by))
     status = safe_text(batch.processing_status, 60)
     row("status", status_with_state(status, batch.state, "  "), "bold")
     row("cancellable", "yes" if batch.cancellable else "no")

@@ -62,6 +62,12 @@ def provider_prompt(status: ProviderStatus, flagged: int = 0) -> Text:
     if status.stale_since is not None:
         # Its rows are the last good ones: say since when (the error follows in words).
         lines += ["\n ", (f"STALE since {status.stale_since:%H:%M:%S} UTC", "bold red")]
+    via = status.via
+    partial = status.listing is ListingStatus.PARTIAL
+    if via and (via.startswith("passthrough, keys") or partial):
+        # Which keys a listing covered, or which road a partial one took and why; nothing for a
+        # provider listed whole through its one key or its only road, or failing (its error says).
+        lines += ["\n ", (safe_text(via, 120), "dim")]
     if status.listing is ListingStatus.PARTIAL and status.missing:
         lines += ["\n ", (safe_text(status.missing, 120), "yellow")]
     elif (
