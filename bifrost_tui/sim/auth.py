@@ -8,13 +8,46 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
 
 from bifrost_tui.sim.exchange import RouteContext, SimRequest
 
 if TYPE_CHECKING:
+    from bifrost_tui.sim.model import VirtualKey
     from bifrost_tui.sim.world import SimWorld
+
+VK_NOT_FOUND = "virtual key not found. The provided virtual key does not exist or has been revoked."
+VK_REQUIRED = "virtual key is required. Provide a virtual key via the x-bf-vk header."
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An inference request as the gateway's governance sees it, before any route's own checks."""
+
+    vk: VirtualKey | None = None
+    #: The dashboard credentials were refused (the gateway answers its own 401).
+    dashboard_refused: bool = False
+    #: A governance refusal: Bifrost's error type and message (each route renders its envelope).
+    refusal: tuple[str, str] | None = None
+
+
+def admit(ctx: RouteContext) -> Admission:
+    """The dashboard credentials, then the virtual key (``x-bf-vk`` or a bearer ``sk-bf-``)."""
+    world = ctx.world
+    auth = world.dashboard_auth
+    if auth is not None and auth.on_inference and not dashboard_ok(ctx):
+        return Admission(dashboard_refused=True)
+    value = virtual_key_value(ctx)
+    if value is not None:
+        vk = world.virtual_key(value)
+        if vk is None:
+            return Admission(refusal=("virtual_key_not_found", VK_NOT_FOUND))
+        return Admission(vk=vk)
+    if world.require_virtual_key:
+        return Admission(refusal=("virtual_key_required", VK_REQUIRED))
+    return Admission()
 
 
 def dashboard_ok(ctx: RouteContext) -> bool:

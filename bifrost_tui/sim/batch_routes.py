@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from bifrost_tui.sim import emit, results
-from bifrost_tui.sim.auth import dashboard_ok, virtual_key_value
+from bifrost_tui.sim.auth import admit
 from bifrost_tui.sim.emit import GatewayFailure
 from bifrost_tui.sim.exchange import Answer, RouteContext, json_answer
 from bifrost_tui.sim.key_pin import UnknownKeyError, pinned_key
@@ -33,20 +33,14 @@ class _Fail(Exception):
 
 
 def batch_route(ctx: RouteContext) -> Answer:
-    world = ctx.world
     route = ctx.route
     fmt = route[:1]  # "a" (Anthropic envelope), "o" (/openai), "v" (/v1)
-    auth = world.dashboard_auth
-    if auth is not None and auth.on_inference and not dashboard_ok(ctx):
+    admitted = admit(ctx)
+    if admitted.dashboard_refused:
         return json_answer(401, emit.unauthorized_body())
-    vk_value = virtual_key_value(ctx)
-    vk = None
-    if vk_value is not None:
-        vk = world.virtual_key(vk_value)
-        if vk is None:
-            return _render_failure(ctx, fmt, _vk_failure("virtual_key_not_found", _VK_NOT_FOUND))
-    elif world.require_virtual_key:
-        return _render_failure(ctx, fmt, _vk_failure("virtual_key_required", _VK_REQUIRED))
+    if admitted.refusal is not None:
+        return _render_failure(ctx, fmt, _vk_failure(*admitted.refusal))
+    vk = admitted.vk
     if route == "a_create":
         return _render_failure(
             ctx,
@@ -73,12 +67,6 @@ def batch_route(ctx: RouteContext) -> Answer:
         return _cancel(ctx, fmt, config)
     except _Fail as exc:
         return _render_failure(ctx, fmt, exc.failure)
-
-
-_VK_NOT_FOUND = (
-    "virtual key not found. The provided virtual key does not exist or has been revoked."
-)
-_VK_REQUIRED = "virtual key is required. Provide a virtual key via the x-bf-vk header."
 
 
 def _vk_failure(kind: str, message: str) -> GatewayFailure:

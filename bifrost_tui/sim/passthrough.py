@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from bifrost_tui.sim import emit
-from bifrost_tui.sim.auth import dashboard_ok, virtual_key_value
+from bifrost_tui.sim.auth import admit
 from bifrost_tui.sim.emit import GatewayFailure
 from bifrost_tui.sim.exchange import Answer, RouteContext, json_answer
 from bifrost_tui.sim.faults import proxy_error_body
@@ -74,17 +74,12 @@ def refusal(status: int) -> Answer:
 def passthrough_route(ctx: RouteContext) -> Answer:
     world = ctx.world
     provider = ctx.params["provider"]
-    auth = world.dashboard_auth
-    if auth is not None and auth.on_inference and not dashboard_ok(ctx):
+    admitted = admit(ctx)
+    if admitted.dashboard_refused:
         return json_answer(401, emit.unauthorized_body())
-    vk_value = virtual_key_value(ctx)
-    vk = None
-    if vk_value is not None:
-        vk = world.virtual_key(vk_value)
-        if vk is None:
-            return _bifrost(ctx, 401, "virtual_key_not_found", _VK_NOT_FOUND)
-    elif world.require_virtual_key:
-        return _bifrost(ctx, 401, "virtual_key_required", _VK_REQUIRED)
+    if admitted.refusal is not None:
+        return _bifrost(ctx, 401, *admitted.refusal)
+    vk = admitted.vk
     config = world.providers.get(provider)
     if config is None:
         failure = GatewayFailure("failed to get config for provider: not found")
@@ -116,12 +111,6 @@ def passthrough_route(ctx: RouteContext) -> Answer:
         message = f"Cannot cancel a batch with status '{batch.native}'."
         return _native(409, _error(config.base, conflict, message))
     return _native(200, _object(batch, world.now()))
-
-
-_VK_NOT_FOUND = (
-    "virtual key not found. The provided virtual key does not exist or has been revoked."
-)
-_VK_REQUIRED = "virtual key is required. Provide a virtual key via the x-bf-vk header."
 
 
 def _bifrost(ctx: RouteContext, status: int, kind: str, message: str) -> Answer:
